@@ -1,0 +1,71 @@
+# Millstream: the two commands a user needs are `make run` and `make test`.
+# `make help` lists every target.
+
+GO            ?= go
+BIN           := bin
+STATICCHECK   := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+GOTESTSUM     := gotest.tools/gotestsum@v1.13.0
+GOFLAGS_BUILD := -trimpath -ldflags='-s -w'
+FUZZTIME      ?= 10s
+# Directory the broker started by `make run` keeps its data in.
+RUN_DATA      ?= ./data
+
+.DEFAULT_GOAL := help
+
+.PHONY: help
+help: ## list the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+.PHONY: build
+build: ## build static binaries into bin/ (millstream, starter)
+	@mkdir -p $(BIN)
+	@for cmd in $$(scripts/commands); do \
+		echo "build $(BIN)/$$(basename $$cmd)"; \
+		CGO_ENABLED=0 $(GO) build $(GOFLAGS_BUILD) -o $(BIN)/$$(basename $$cmd) ./$$cmd || exit 1; \
+	done
+
+.PHONY: run
+run: build ## start the broker on its defaults (127.0.0.1:9092, data in ./data)
+	$(BIN)/millstream broker --data-dir $(RUN_DATA)
+
+.PHONY: tools
+tools: ## install the test tools (kcat, kafka-python, rabbitmq, mkdocs) when missing
+	@scripts/test-tools
+
+.PHONY: test
+test: tools lint docs ## everything: lint, the docs build, every test (slow ones too)
+	$(GO) run $(GOTESTSUM) --format pkgname-and-test-fails -- -count=1 -timeout 15m ./...
+
+.PHONY: test-short
+test-short: ## fast unit tests only (go test -short)
+	$(GO) test -short -count=1 ./...
+
+.PHONY: lint
+lint: ## gofmt, go vet, staticcheck and the import-direction rules
+	@out=$$(gofmt -l $$(git ls-files -co --exclude-standard '*.go')); \
+		if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
+	$(GO) test -count=1 ./internal/layout/...
+
+.PHONY: bench
+bench: ## run the benchmarks once
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+.PHONY: fuzz
+fuzz: ## a short run of every fuzz target (FUZZTIME=10s each)
+	@scripts/fuzz-all $(FUZZTIME)
+
+.PHONY: docs
+docs: ## build the documentation site with mkdocs --strict
+	@$(MAKE) --no-print-directory help | diff -u docs/snippets/make-help.txt - \
+		|| { echo "docs/snippets/make-help.txt is stale: make help > docs/snippets/make-help.txt"; exit 1; }
+	mkdocs build --strict --site-dir $(BIN)/site
+
+.PHONY: images
+images: ## Docker images FROM scratch holding the static binaries
+	@scripts/build-images
+
+.PHONY: clean
+clean: ## remove build output and the data of `make run`
+	rm -rf $(BIN) $(RUN_DATA) site
