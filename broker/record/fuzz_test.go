@@ -1,0 +1,79 @@
+package record_test
+
+import (
+	"bytes"
+	"errors"
+	"slices"
+	"testing"
+
+	"github.com/millstream/millstream/broker/record"
+)
+
+func seeds(f *testing.F) [][]byte {
+	a := kmsgBatch(f, 0, sampleRecords(3, 1)...)
+	b := kmsgBatch(f, 0, sampleRecords(1, 2)...)
+	c, _ := record.Build(5, record.Record{Key: []byte("k"), Value: []byte("v"), Timestamp: 3})
+	d := kmsgBatch(f, 2, sampleRecords(2, 3)...)
+	return append(realBatches(f), a, b, c, d, slices.Concat(a, c), a[:30])
+}
+
+func FuzzValidate(f *testing.F) {
+	for _, s := range seeds(f) {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		h, err := record.Validate(b)
+		if err != nil {
+			if !errors.Is(err, record.ErrCorrupt) && !errors.Is(err, record.ErrLegacyFormat) &&
+				!errors.Is(err, record.ErrInvalidRecord) && !errors.Is(err, record.ErrUnsupportedCompression) {
+				t.Fatalf("Validate error wraps no sentinel: %v", err)
+			}
+			return
+		}
+		if h.Size() != len(b) {
+			t.Fatalf("valid batch of %d bytes has size %d", len(b), h.Size())
+		}
+		if h.Compression() != record.CompressionNone {
+			return
+		}
+		// A valid uncompressed batch survives the broker's edits and its
+		// records can be read back and rebuilt to the same bytes' meaning.
+		c := bytes.Clone(b)
+		record.SetBaseOffset(c, 77)
+		record.SetLogAppendTime(c, 1234)
+		if _, err := record.Validate(c); err != nil {
+			t.Fatalf("Validate after edits = %v", err)
+		}
+		n := int32(0)
+		for r, err := range record.Records(b) {
+			if err != nil {
+				t.Fatalf("Records of a valid batch: %v", err)
+			}
+			if r.Offset != h.BaseOffset+int64(n) {
+				t.Fatalf("record %d offset %d", n, r.Offset)
+			}
+			n++
+		}
+		if n != h.NumRecords {
+			t.Fatalf("Records yielded %d, header says %d", n, h.NumRecords)
+		}
+	})
+}
+
+func FuzzSplit(f *testing.F) {
+	for _, s := range seeds(f) {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		parts, err := record.Split(b)
+		if err != nil {
+			if !errors.Is(err, record.ErrCorrupt) {
+				t.Fatalf("Split error wraps no sentinel: %v", err)
+			}
+			return
+		}
+		if !bytes.Equal(slices.Concat(parts...), b) && len(b) > 0 {
+			t.Fatal("Split parts do not concatenate to the input")
+		}
+	})
+}
