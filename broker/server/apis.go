@@ -1,0 +1,22 @@
+package server
+
+// API keys the server refers to by name.
+const (
+	apiKeyApiVersions int16 = 18
+)
+
+// apiTable is the dispatch table: API key -> supported versions and
+// handler. It is also what ApiVersions advertises, so only implemented APIs
+// appear here. Versions are capped at the Kafka 2.8 maxima; minimum 0
+// everywhere except Produce (3, record batch v2) and Fetch (4).
+//
+// To add an API: write NN_name.go with a method
+// `func (s *Server) handleName(ctx context.Context, r *Request) (Reply, error)`
+// and add one line here.
+func (s *Server) apiTable() map[int16]api {
+	return map[int16]api{
+		3:  {min: 0, max: 11, handle: s.handleMetadata},
+		18: {min: 0, max: 3, handle: s.handleApiVersions},
+		19: {min: 0, max: 7, handle: s.handleCreateTopics},
+	}
+}

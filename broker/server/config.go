@@ -1,0 +1,200 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/millstream/millstream/broker/metadata"
+)
+
+// Config is everything a broker needs to start. Start from [DefaultConfig]:
+// the zero value is not valid. The yaml names are the keys of the
+// `millstream broker --config FILE` file and match the flag names.
+type Config struct {
+	// DataDir holds the partition logs and the metadata log. Default "./data".
+	DataDir string `yaml:"data-dir"`
+	// KafkaAddr is the host:port the Kafka protocol listener binds.
+	// Default "127.0.0.1:9092"; port 0 picks a free port.
+	KafkaAddr string `yaml:"kafka-addr"`
+	// AdvertiseKafkaAddr is the host:port given to clients in Metadata
+	// responses. Default "": the address the listener actually bound.
+	AdvertiseKafkaAddr string `yaml:"advertise-kafka-addr"`
+	// HTTPAddr, when set, serves GET /healthz there. Default "" (off).
+	HTTPAddr string `yaml:"http-addr"`
+	// MaxRequestSize is the largest request frame accepted, in bytes; a
+	// larger size prefix closes the connection. Default 104857600 (100 MiB).
+	MaxRequestSize int32 `yaml:"max-request-size"`
+	// AutoCreateTopics creates a topic when Metadata asks for one that does
+	// not exist. Default true.
+	AutoCreateTopics bool `yaml:"auto-create-topics"`
+	// DefaultPartitions is the partition count of auto-created topics and
+	// of CreateTopics requests that ask for -1. Default 1.
+	DefaultPartitions int32 `yaml:"default-partitions"`
+	// Fsync is the durability policy. Default always.
+	Fsync FsyncPolicy `yaml:"fsync"`
+	// RetentionCheckInterval is how often retention runs over every
+	// partition. Default 1m.
+	RetentionCheckInterval time.Duration `yaml:"retention-check-interval"`
+	// ShutdownTimeout bounds how long Close waits for in-flight requests
+	// before it drops connections. Default 10s.
+	ShutdownTimeout time.Duration `yaml:"shutdown-timeout"`
+	// TopicDefaults apply to every topic that does not set the config
+	// itself. Default: Kafka's (metadata.DefaultTopicDefaults).
+	TopicDefaults metadata.TopicDefaults `yaml:"topic-defaults"`
+}
+
+// DefaultConfig returns the configuration `millstream broker` runs with when
+// given no flags.
+func DefaultConfig() Config {
+	return Config{
+		DataDir:                "./data",
+		KafkaAddr:              "127.0.0.1:9092",
+		MaxRequestSize:         100 << 20,
+		AutoCreateTopics:       true,
+		DefaultPartitions:      1,
+		Fsync:                  FsyncPolicy{Mode: FsyncAlways},
+		RetentionCheckInterval: time.Minute,
+		ShutdownTimeout:        10 * time.Second,
+		TopicDefaults:          metadata.DefaultTopicDefaults(),
+	}
+}
+
+// Validate reports every setting that cannot work, each naming the setting
+// and how to fix it.
+func (c *Config) Validate() error {
+	var errs []error
+	if c.DataDir == "" {
+		errs = append(errs, errors.New("data-dir is empty: give a directory for the logs, e.g. ./data"))
+	}
+	if err := validateHostPort(c.KafkaAddr, true); err != nil {
+		errs = append(errs, fmt.Errorf("kafka-addr %q: %w", c.KafkaAddr, err))
+	}
+	if c.AdvertiseKafkaAddr != "" {
+		if err := validateHostPort(c.AdvertiseKafkaAddr, false); err != nil {
+			errs = append(errs, fmt.Errorf("advertise-kafka-addr %q: %w", c.AdvertiseKafkaAddr, err))
+		}
+	}
+	if c.HTTPAddr != "" {
+		if err := validateHostPort(c.HTTPAddr, true); err != nil {
+			errs = append(errs, fmt.Errorf("http-addr %q: %w", c.HTTPAddr, err))
+		}
+	}
+	if c.MaxRequestSize < 1024 {
+		errs = append(errs, fmt.Errorf("max-request-size %d: must be at least 1024 bytes", c.MaxRequestSize))
+	}
+	if c.DefaultPartitions < 1 || c.DefaultPartitions > metadata.MaxPartitions {
+		errs = append(errs, fmt.Errorf("default-partitions %d: must be 1 to %d", c.DefaultPartitions, metadata.MaxPartitions))
+	}
+	if err := c.Fsync.validate(); err != nil {
+		errs = append(errs, fmt.Errorf("fsync: %w", err))
+	}
+	if c.RetentionCheckInterval <= 0 {
+		errs = append(errs, fmt.Errorf("retention-check-interval %s: must be positive, e.g. 1m", c.RetentionCheckInterval))
+	}
+	if c.ShutdownTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("shutdown-timeout %s: must be positive, e.g. 10s", c.ShutdownTimeout))
+	}
+	if err := c.TopicDefaults.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("topic default: %w", err))
+	}
+	return errors.Join(errs...)
+}
+
+func validateHostPort(addr string, listen bool) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("want HOST:PORT: %w", err)
+	}
+	n, err := strconv.Atoi(port)
+	if err != nil || n < 0 || n > 65535 || (!listen && n == 0) {
+		return fmt.Errorf("port %q is not a number from %d to 65535", port, map[bool]int{true: 0, false: 1}[listen])
+	}
+	if !listen && host == "" {
+		return errors.New("clients need a host name or address to connect to")
+	}
+	return nil
+}
+
+// Fsync modes; see [FsyncPolicy].
+const (
+	FsyncAlways   = "always"
+	FsyncInterval = "interval"
+	FsyncNever    = "never"
+)
+
+// FsyncPolicy says when appended data reaches the disk.
+//
+//   - always (the default): a produce with acks=all (-1) is answered after
+//     its batch is fsynced; concurrent produces share one fsync (group
+//     commit). acks=1 is answered after the append, before the fsync.
+//   - interval=D: every partition with unsynced data is fsynced every D;
+//     acks=all is answered after the append. A crash loses at most about D
+//     of acknowledged data.
+//   - never: the broker fsyncs only on clean shutdown and segment roll;
+//     the operating system decides the rest.
+//
+// Its text form is the flag value: "always", "interval=100ms", "never".
+type FsyncPolicy struct {
+	Mode     string
+	Interval time.Duration // for Mode == FsyncInterval
+}
+
+// String returns the flag form of the policy.
+func (p FsyncPolicy) String() string {
+	if p.Mode == FsyncInterval {
+		return FsyncInterval + "=" + p.Interval.String()
+	}
+	return p.Mode
+}
+
+// Set parses the flag form; it makes *FsyncPolicy a pflag.Value.
+func (p *FsyncPolicy) Set(s string) error {
+	q, err := ParseFsyncPolicy(s)
+	if err != nil {
+		return err
+	}
+	*p = q
+	return nil
+}
+
+// Type names the flag value type in help output.
+func (p *FsyncPolicy) Type() string { return "policy" }
+
+// UnmarshalText parses the text form (used by the YAML config file).
+func (p *FsyncPolicy) UnmarshalText(b []byte) error { return p.Set(string(b)) }
+
+// MarshalText returns the text form.
+func (p FsyncPolicy) MarshalText() ([]byte, error) { return []byte(p.String()), nil }
+
+// ParseFsyncPolicy parses "always", "never" or "interval=DURATION".
+func ParseFsyncPolicy(s string) (FsyncPolicy, error) {
+	switch {
+	case s == FsyncAlways || s == FsyncNever:
+		return FsyncPolicy{Mode: s}, nil
+	case strings.HasPrefix(s, FsyncInterval+"="):
+		d, err := time.ParseDuration(strings.TrimPrefix(s, FsyncInterval+"="))
+		if err != nil {
+			return FsyncPolicy{}, fmt.Errorf("%q: %w", s, err)
+		}
+		p := FsyncPolicy{Mode: FsyncInterval, Interval: d}
+		return p, p.validate()
+	}
+	return FsyncPolicy{}, fmt.Errorf("%q: want always, never or interval=DURATION (e.g. interval=100ms)", s)
+}
+
+func (p FsyncPolicy) validate() error {
+	switch p.Mode {
+	case FsyncAlways, FsyncNever:
+		return nil
+	case FsyncInterval:
+		if p.Interval <= 0 {
+			return fmt.Errorf("interval %s: must be positive, e.g. interval=100ms", p.Interval)
+		}
+		return nil
+	}
+	return fmt.Errorf("mode %q: want always, never or interval=DURATION", p.Mode)
+}

@@ -1,0 +1,223 @@
+package server
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"runtime/debug"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// maxInFlight bounds the requests of one connection that are read but not
+// yet answered; reading pauses when it is reached.
+const maxInFlight = 64
+
+// conn is one client connection. Its reading goroutine decodes a request
+// and runs the handler; its writing goroutine writes the replies in the
+// order the requests came, waiting for deferred ones.
+type conn struct {
+	s   *Server
+	nc  net.Conn
+	log *slog.Logger
+	// ctx is cancelled when the connection is dropped: deferred replies
+	// stop waiting.
+	ctx    context.Context
+	cancel context.CancelFunc
+}
+
+// inflight is one request waiting for its turn to be answered.
+type inflight struct {
+	corr int32
+	done chan struct{} // closed when resp or fail is set
+	resp kmsg.Response // nil: no response
+	fail error         // set: close the connection instead of answering
+}
+
+// serve runs the connection until the client leaves, a protocol error, or
+// the server stops. It closes nc.
+func (c *conn) serve() {
+	defer c.cancel()
+	queue := make(chan *inflight, maxInFlight)
+	writerDone := make(chan struct{})
+	go func() {
+		defer close(writerDone)
+		c.writeLoop(queue)
+	}()
+	err := c.readLoop(queue)
+	close(queue)
+	<-writerDone
+	switch {
+	case err == nil, errors.Is(err, io.EOF), errors.Is(err, net.ErrClosed), errors.Is(err, os.ErrDeadlineExceeded):
+		c.log.Debug("connection closed")
+	default:
+		c.log.Warn("closing connection", "reason", err)
+	}
+	_ = c.nc.Close()
+}
+
+// readLoop reads frames until an error. Each decoded request is handled
+// here, in order; its reply is queued for the writer.
+func (c *conn) readLoop(queue chan<- *inflight) error {
+	br := bufio.NewReaderSize(c.nc, 64<<10)
+	var sizeBuf [4]byte
+	for {
+		if _, err := io.ReadFull(br, sizeBuf[:]); err != nil {
+			return err
+		}
+		size := int32(binary.BigEndian.Uint32(sizeBuf[:]))
+		if size < 0 || size > c.s.cfg.MaxRequestSize {
+			return fmt.Errorf("request size %d is outside 0 to %d bytes (max-request-size)", size, c.s.cfg.MaxRequestSize)
+		}
+		frame := make([]byte, size)
+		if _, err := io.ReadFull(br, frame); err != nil {
+			if errors.Is(err, io.EOF) {
+				err = io.ErrUnexpectedEOF
+			}
+			return fmt.Errorf("read request of %d bytes: %w", size, err)
+		}
+		item, err := c.s.serveFrame(c.ctx, frame, c.nc.RemoteAddr())
+		if err != nil {
+			return err
+		}
+		if item == nil {
+			continue
+		}
+		select {
+		case queue <- item:
+		case <-c.ctx.Done():
+			return c.ctx.Err()
+		}
+	}
+}
+
+// writeLoop writes each queued reply once it is ready, in queue order.
+// After a write error it keeps draining (so readers never block) but
+// writes nothing.
+func (c *conn) writeLoop(queue <-chan *inflight) {
+	bw := bufio.NewWriterSize(c.nc, 64<<10)
+	var buf []byte
+	failed := false
+	for it := range queue {
+		select {
+		case <-it.done:
+		case <-c.ctx.Done():
+			failed = true
+			continue
+		}
+		if !failed && it.fail != nil {
+			c.log.Warn("closing connection", "reason", it.fail)
+			failed = true
+			c.cancel()
+			_ = c.nc.Close()
+		}
+		if failed || it.resp == nil {
+			continue
+		}
+		buf = appendResponse(buf[:0], it.corr, it.resp)
+		_, err := bw.Write(buf)
+		if err == nil && len(queue) == 0 {
+			// Flush when nothing else is ready to go, so pipelined
+			// responses share a write and a lone one is not held back.
+			err = bw.Flush()
+		}
+		if err != nil {
+			c.log.Debug("write response", "err", err)
+			failed = true
+			c.cancel()
+			_ = c.nc.Close()
+		}
+		if cap(buf) > 1<<20 {
+			buf = nil // do not keep a large fetch response's buffer around
+		}
+	}
+	if !failed {
+		_ = bw.Flush()
+	}
+}
+
+// serveFrame decodes one request frame and runs its handler. It returns
+// the queue item for the reply (nil when the client expects none), or an
+// error that closes the connection. It never panics on client bytes: a
+// panic in decoding or in a handler is recovered, logged with its stack,
+// and closes the connection.
+func (s *Server) serveFrame(ctx context.Context, frame []byte, remote net.Addr) (item *inflight, err error) {
+	var h header
+	defer func() {
+		if p := recover(); p != nil {
+			s.log.Error("panic serving request", "api_key", h.key, "version", h.version, "panic", p, "stack", string(debug.Stack()))
+			item, err = nil, fmt.Errorf("internal error serving api key %d v%d: %v", h.key, h.version, p)
+		}
+	}()
+	h, rest, err := readHeaderStart(frame)
+	if err != nil {
+		return nil, err
+	}
+	a, ok := s.apis[h.key]
+	if !ok {
+		return nil, fmt.Errorf("unsupported api key %d (%s)", h.key, kmsg.NameForKey(h.key))
+	}
+	if h.version < a.min || h.version > a.max {
+		if h.key == apiKeyApiVersions && h.version > a.max {
+			// The client does not know our versions yet: answer in the
+			// v0 shape so it can read the error and the key list.
+			return done(h.correlationID, s.apiVersionsUnsupported()), nil
+		}
+		return nil, fmt.Errorf("unsupported version %d of %s (api key %d); supported %d to %d",
+			h.version, kmsg.NameForKey(h.key), h.key, a.min, a.max)
+	}
+	msg := kmsg.RequestForKey(h.key)
+	msg.SetVersion(h.version)
+	clientID, body, err := readHeaderRest(rest, msg.IsFlexible())
+	if err != nil {
+		return nil, err
+	}
+	if err := msg.ReadFrom(body); err != nil {
+		return nil, fmt.Errorf("decode %s v%d: %w", kmsg.NameForKey(h.key), h.version, err)
+	}
+	req := &Request{Key: h.key, Version: h.version, CorrelationID: h.correlationID, ClientID: clientID, Msg: msg, RemoteAddr: remote}
+	reply, err := a.handle(ctx, req)
+	if err != nil {
+		return nil, fmt.Errorf("%s v%d: %w", kmsg.NameForKey(h.key), h.version, err)
+	}
+	switch {
+	case reply.none:
+		return nil, nil
+	case reply.wait != nil:
+		it := &inflight{corr: h.correlationID, done: make(chan struct{})}
+		s.goDeferred(ctx, it, h, reply.wait)
+		return it, nil
+	case reply.resp == nil:
+		return nil, fmt.Errorf("%s v%d: handler returned no response", kmsg.NameForKey(h.key), h.version)
+	}
+	return done(h.correlationID, reply.resp), nil
+}
+
+// goDeferred runs a deferred reply. Its goroutine is owned by the
+// connection: it ends when wait returns, which wait must do promptly once
+// ctx (the connection's) is cancelled.
+func (s *Server) goDeferred(ctx context.Context, it *inflight, h header, wait func(context.Context) kmsg.Response) {
+	go func() {
+		defer close(it.done)
+		defer func() {
+			if p := recover(); p != nil {
+				s.log.Error("panic serving request", "api_key", h.key, "version", h.version, "panic", p, "stack", string(debug.Stack()))
+				it.resp = nil
+				it.fail = fmt.Errorf("internal error serving api key %d v%d: %v", h.key, h.version, p)
+			}
+		}()
+		it.resp = wait(ctx)
+	}()
+}
+
+func done(corr int32, resp kmsg.Response) *inflight {
+	it := &inflight{corr: corr, done: make(chan struct{}), resp: resp}
+	close(it.done)
+	return it
+}
