@@ -12,6 +12,8 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"github.com/millstream/millstream/broker/cli"
 )
 
 func main() {
@@ -34,5 +36,6 @@ func newRootCmd() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.AddCommand(newBrokerCmd())
+	root.AddCommand(cli.Commands()...)
 	return root
 }
