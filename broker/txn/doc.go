@@ -1,0 +1,46 @@
+// Package txn keeps the broker's producer state: producer ids for
+// InitProducerId, and per partition the sequence numbers of idempotent
+// producers, so that a retried batch is recognised and not written twice.
+// Transactions come later.
+//
+// # Idempotence
+//
+// A producer with an id sends batches whose headers carry the id, an epoch
+// and the sequence number of the first record; sequences count records per
+// partition from 0. For every partition, [PartitionState] remembers each
+// producer's epoch and its last five batches (first sequence, last
+// sequence, base offset). The produce path calls, under the partition's
+// append order:
+//
+//	dupBase, dup, err := st.Check(hdr) // before append
+//	if err != nil { ... }              // a *kerr.Error: OUT_OF_ORDER_SEQUENCE_NUMBER, ...
+//	if dup { ... }                     // answer with dupBase, append nothing
+//	base, err := log.Append(batch)
+//	st.Update(hdr, base)               // after a successful append
+//
+// Rules, as in Kafka:
+//
+//	| situation                                          | result                         |
+//	|----------------------------------------------------|--------------------------------|
+//	| producer id -1                                     | not idempotent: no checks      |
+//	| unknown producer, first sequence 0                 | accepted, state starts         |
+//	| unknown producer, first sequence > 0               | UNKNOWN_PRODUCER_ID            |
+//	| epoch lower than the known one                     | INVALID_PRODUCER_EPOCH         |
+//	| epoch higher than the known one, sequence 0        | accepted, old batches dropped  |
+//	| epoch higher, sequence > 0                         | OUT_OF_ORDER_SEQUENCE_NUMBER   |
+//	| same (first, last) sequence as a remembered batch  | duplicate: that batch's offset |
+//	| first sequence != last remembered sequence + 1     | OUT_OF_ORDER_SEQUENCE_NUMBER   |
+//
+// Sequences wrap from 2147483647 to 0.
+//
+// # Surviving a restart
+//
+// [PartitionState.MarshalBinary] writes a snapshot that records the log
+// offset it is current up to ([PartitionState.NextOffset]); after a restart
+// the state is the last snapshot plus [PartitionState.Update] for every
+// batch from that offset to the log end (batch headers carry everything
+// needed). [Snapshots] keeps the snapshots of every partition in an
+// internal log of the storage engine. [IDs] hands out producer ids in
+// blocks reserved durably in another internal log, so an id is never given
+// twice, even across crashes.
+package txn
