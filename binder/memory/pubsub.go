@@ -1,0 +1,166 @@
+package memory
+
+import (
+	"context"
+	"maps"
+	"slices"
+	"strconv"
+	"sync"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+
+	"github.com/millstream/millstream/sdk/cloudevent"
+	"github.com/millstream/millstream/sdk/stream"
+)
+
+// publisher sends to one destination. Publish may name any destination;
+// others are made on the fly.
+type publisher struct {
+	b *Binder
+	t *topic
+
+	// mu guards closed.
+	mu     sync.Mutex
+	closed bool
+}
+
+func (p *publisher) Publish(topic string, msgs ...*message.Message) error {
+	p.mu.Lock()
+	closed := p.closed
+	p.mu.Unlock()
+	if closed {
+		return ErrClosed
+	}
+	t := p.t
+	if topic != t.name {
+		var err error
+		if t, err = p.b.topic(topic, 1); err != nil {
+			return err
+		}
+	}
+	return t.append(msgs)
+}
+
+func (p *publisher) Close() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.closed = true
+	return nil
+}
+
+// subscriber is one group's subscription; each Subscribe adds a member.
+type subscriber struct {
+	b *Binder
+	t *topic
+	s stream.Subscription
+	g *group
+
+	ctx    context.Context // cancelled by Close
+	cancel context.CancelFunc
+
+	// mu guards closed; wg counts this subscriber's members.
+	mu     sync.Mutex
+	closed bool
+	wg     sync.WaitGroup
+}
+
+// Subscribe joins the group as a member and returns its messages. The
+// channel closes when ctx is done or the subscriber is closed, after the
+// message in hand (if any) was acked or nacked.
+func (s *subscriber) Subscribe(ctx context.Context, topic string) (<-chan *message.Message, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, ErrClosed
+	}
+	if topic != s.s.Destination {
+		return nil, &topicError{want: s.s.Destination, got: topic}
+	}
+	m := &member{}
+	if p := s.s.Properties; p.Partitioned && p.InstanceCount > 1 {
+		count, index := p.InstanceCount, p.InstanceIndex
+		m.allowed = func(part int) bool { return part%count == index }
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	stop := context.AfterFunc(s.ctx, cancel)
+	out := make(chan *message.Message)
+	s.t.addMember(s.g, m)
+	s.wg.Add(1)
+	s.b.members.Add(1)
+	go func() {
+		defer s.b.members.Done()
+		defer s.wg.Done()
+		defer close(out)
+		defer stop()
+		defer cancel()
+		defer s.t.removeMember(s.g, m)
+		s.deliver(ctx, m, out)
+	}()
+	return out, nil
+}
+
+// deliver is a member's loop: pick a message, hand it out, wait for the
+// verdict, settle it.
+func (s *subscriber) deliver(ctx context.Context, m *member, out chan<- *message.Message) {
+	start := 0
+	for {
+		p, off, st, ok, wait, closed := s.t.pick(s.g, m, start)
+		if closed {
+			return
+		}
+		if !ok {
+			select {
+			case <-wait:
+				continue
+			case <-ctx.Done():
+				return
+			}
+		}
+		start = p + 1 // take turns between partitions
+		msg := message.NewMessage(st.uuid, slices.Clone(st.payload))
+		msg.Metadata = make(message.Metadata, len(st.metadata)+1)
+		maps.Copy(msg.Metadata, st.metadata)
+		msg.Metadata[cloudevent.MetadataPartition] = strconv.Itoa(p)
+		msg.SetContext(ctx)
+		select {
+		case out <- msg:
+		case <-ctx.Done():
+			s.t.settle(s.g, p, off, false)
+			return
+		}
+		// Wait for the verdict even after ctx is done, so that a handler
+		// draining on shutdown still commits; give up only when the binder
+		// closes.
+		select {
+		case <-msg.Acked():
+			s.t.settle(s.g, p, off, true)
+		case <-msg.Nacked():
+			s.t.settle(s.g, p, off, false)
+		case <-s.b.done:
+			s.t.settle(s.g, p, off, false)
+			return
+		}
+	}
+}
+
+// Close ends every member (each after its message in hand is settled) and
+// deletes an anonymous group.
+func (s *subscriber) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	s.mu.Unlock()
+	s.cancel()
+	s.wg.Wait()
+	s.t.leave(s.g)
+	return nil
+}
+
+type topicError struct{ want, got string }
+
+func (e *topicError) Error() string {
+	return "memory: subscriber of " + strconv.Quote(e.want) + " asked to subscribe to " + strconv.Quote(e.got)
+}

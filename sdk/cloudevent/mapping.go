@@ -1,0 +1,285 @@
+package cloudevent
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"mime"
+	"strings"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill"
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/cloudevents/sdk-go/v2/event"
+)
+
+// Mode is the CloudEvents content mode of a message.
+type Mode int
+
+const (
+	// Binary carries attributes in metadata and the data as the payload.
+	Binary Mode = iota
+	// Structured carries the whole event, JSON encoded, as the payload.
+	Structured
+)
+
+func (m Mode) String() string {
+	if m == Structured {
+		return "structured"
+	}
+	return "binary"
+}
+
+// StructuredContentType is the content type of a structured-mode message.
+const StructuredContentType = "application/cloudevents+json"
+
+// Defaults given to a message that carries no CloudEvent attributes.
+const (
+	ExternalSource = "urn:millstream:external"
+	ExternalType   = "millstream.external"
+)
+
+// PartitionKeyExtension is the CloudEvents partitioning extension.
+const PartitionKeyExtension = "partitionkey"
+
+// TraceparentExtension is the CloudEvents distributed-tracing extension
+// (W3C trace context).
+const TraceparentExtension = "traceparent"
+
+// Errors returned by [FromMessage]; match them with errors.Is.
+var (
+	// ErrInvalidEvent: the message claims to be a CloudEvent but is not a
+	// valid one (bad time, missing required attribute, broken JSON).
+	ErrInvalidEvent = errors.New("cloudevent: invalid event")
+	// ErrUnsupportedVersion: a specversion other than 1.0.
+	ErrUnsupportedVersion = errors.New("cloudevent: unsupported specversion")
+)
+
+// ToMessage encodes e as a Watermill message for convention c. The message
+// UUID is the event id. e must be valid (see event.Event.Validate). In binary
+// mode extension values are written in their canonical string form.
+func ToMessage(e event.Event, mode Mode, c Convention) (*message.Message, error) {
+	if !c.valid() {
+		return nil, fmt.Errorf("cloudevent: convention %q has no attribute prefix or content-type key", c.Name)
+	}
+	if err := e.Validate(); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidEvent, err)
+	}
+	var msg *message.Message
+	if mode == Structured {
+		body, err := json.Marshal(e)
+		if err != nil {
+			return nil, fmt.Errorf("cloudevent: encode structured event %s: %w", e.ID(), err)
+		}
+		msg = message.NewMessage(e.ID(), body)
+		msg.Metadata = make(message.Metadata, 2)
+		msg.Metadata[c.ContentTypeKey] = StructuredContentType
+	} else {
+		msg = message.NewMessage(e.ID(), e.Data())
+		exts := e.Extensions()
+		md := make(message.Metadata, 6+len(exts))
+		p := c.AttributePrefix
+		md[p+"specversion"] = e.SpecVersion()
+		md[p+"id"] = e.ID()
+		md[p+"source"] = e.Source()
+		md[p+"type"] = e.Type()
+		if t := e.Time(); !t.IsZero() {
+			md[p+"time"] = t.UTC().Format(time.RFC3339Nano)
+		}
+		if s := e.Subject(); s != "" {
+			md[p+"subject"] = s
+		}
+		if s := e.DataSchema(); s != "" {
+			md[p+"dataschema"] = s
+		}
+		if ct := e.DataContentType(); ct != "" {
+			md[c.ContentTypeKey] = ct
+		}
+		for name, v := range exts {
+			s, err := extensionString(v)
+			if err != nil {
+				return nil, fmt.Errorf("cloudevent: extension %s of event %s: %w", name, e.ID(), err)
+			}
+			md[p+name] = s
+		}
+		msg.Metadata = md
+	}
+	if c.KeyFromPartitionKey {
+		if k, ok := e.Extensions()[PartitionKeyExtension]; ok {
+			s, _ := extensionString(k)
+			msg.Metadata[MetadataKey] = s
+		}
+	}
+	return msg, nil
+}
+
+// FromMessage decodes a Watermill message written with convention c into an
+// event. A message without CloudEvent attributes becomes an event with
+// generated defaults (see the package doc); a message that claims to be a
+// CloudEvent but is broken returns an error wrapping [ErrInvalidEvent] or
+// [ErrUnsupportedVersion]. The event's data shares the payload's bytes.
+func FromMessage(m *message.Message, c Convention) (event.Event, error) {
+	if !c.valid() {
+		return event.Event{}, fmt.Errorf("cloudevent: convention %q has no attribute prefix or content-type key", c.Name)
+	}
+	ct := m.Metadata[c.ContentTypeKey]
+	if isStructured(ct) {
+		return fromStructured(m, c)
+	}
+	p := c.AttributePrefix
+	specversion, isEvent := m.Metadata[p+"specversion"]
+	if !isEvent {
+		return external(m, c, ct), nil
+	}
+	if specversion != event.CloudEventsVersionV1 {
+		return event.Event{}, fmt.Errorf("%w %q (message %s)", ErrUnsupportedVersion, specversion, m.UUID)
+	}
+	e := event.New(event.CloudEventsVersionV1)
+	for k, v := range m.Metadata {
+		name, ok := strings.CutPrefix(k, p)
+		if !ok {
+			continue
+		}
+		switch name = strings.ToLower(name); name {
+		case "specversion":
+		case "id":
+			e.SetID(v)
+		case "source":
+			e.SetSource(v)
+		case "type":
+			e.SetType(v)
+		case "subject":
+			e.SetSubject(v)
+		case "dataschema":
+			e.SetDataSchema(v)
+		case "datacontenttype":
+			// Not where binary mode puts it, but accept it when the
+			// content-type entry is missing.
+			if ct == "" {
+				ct = v
+			}
+		case "time":
+			t, err := time.Parse(time.RFC3339Nano, v)
+			if err != nil {
+				return event.Event{}, fmt.Errorf("%w: time %q of message %s: %w", ErrInvalidEvent, v, m.UUID, err)
+			}
+			e.SetTime(t)
+		default:
+			if event.IsExtensionNameValid(name) {
+				e.SetExtension(name, v)
+			}
+		}
+	}
+	if ct != "" {
+		e.SetDataContentType(ct)
+	}
+	setKey(&e, m)
+	e.DataEncoded = m.Payload
+	e.DataBase64 = !isTextual(ct)
+	if err := e.Validate(); err != nil {
+		return event.Event{}, fmt.Errorf("%w: message %s: %w", ErrInvalidEvent, m.UUID, err)
+	}
+	return e, nil
+}
+
+// Headers returns the metadata of m that is neither a CloudEvent attribute
+// in convention c nor transport-private: the application's own headers,
+// dead-letter reasons, correlation ids. The result is a new map.
+func Headers(m *message.Message, c Convention) map[string]string {
+	var out map[string]string
+	for k, v := range m.Metadata {
+		if k == c.ContentTypeKey || IsPrivate(k) || strings.HasPrefix(k, c.AttributePrefix) {
+			continue
+		}
+		if out == nil {
+			out = make(map[string]string, len(m.Metadata))
+		}
+		out[k] = v
+	}
+	return out
+}
+
+func fromStructured(m *message.Message, c Convention) (event.Event, error) {
+	var e event.Event
+	if err := json.Unmarshal(m.Payload, &e); err != nil {
+		return event.Event{}, fmt.Errorf("%w: structured message %s: %w", ErrInvalidEvent, m.UUID, err)
+	}
+	if e.SpecVersion() != event.CloudEventsVersionV1 {
+		return event.Event{}, fmt.Errorf("%w %q (message %s)", ErrUnsupportedVersion, e.SpecVersion(), m.UUID)
+	}
+	setKey(&e, m)
+	if err := e.Validate(); err != nil {
+		return event.Event{}, fmt.Errorf("%w: message %s: %w", ErrInvalidEvent, m.UUID, err)
+	}
+	return e, nil
+}
+
+func external(m *message.Message, c Convention, ct string) event.Event {
+	e := event.New(event.CloudEventsVersionV1)
+	id := m.UUID
+	if id == "" {
+		id = watermill.NewUUID()
+	}
+	e.SetID(id)
+	e.SetSource(ExternalSource)
+	e.SetType(ExternalType)
+	e.SetTime(time.Now())
+	if ct != "" {
+		e.SetDataContentType(ct)
+	}
+	setKey(&e, m)
+	e.DataEncoded = m.Payload
+	e.DataBase64 = !isTextual(ct)
+	return e
+}
+
+// setKey turns a record key into the partitionkey extension, unless a header
+// already set it.
+func setKey(e *event.Event, m *message.Message) {
+	k, ok := m.Metadata[MetadataKey]
+	if !ok || k == "" {
+		return
+	}
+	if _, has := e.Extensions()[PartitionKeyExtension]; has {
+		return
+	}
+	e.SetExtension(PartitionKeyExtension, k)
+}
+
+func isStructured(ct string) bool {
+	return strings.HasPrefix(ct, StructuredContentType)
+}
+
+// isTextual reports whether data of this content type can sit in a JSON
+// document as text (true for JSON and text/*): structured mode base64-encodes
+// everything else.
+func isTextual(ct string) bool {
+	if ct == "" {
+		return true
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil {
+		return false
+	}
+	return mt == "application/json" || strings.HasSuffix(mt, "+json") || strings.HasPrefix(mt, "text/") ||
+		mt == "application/xml" || strings.HasSuffix(mt, "+xml")
+}
+
+// extensionString renders an extension value in its CloudEvents canonical
+// string form.
+func extensionString(v any) (string, error) {
+	switch v := v.(type) {
+	case string:
+		return v, nil
+	case time.Time:
+		return v.UTC().Format(time.RFC3339Nano), nil
+	case fmt.Stringer:
+		return v.String(), nil
+	case bool, int32, int, int64:
+		return fmt.Sprint(v), nil
+	case []byte:
+		return string(v), nil
+	default:
+		return "", fmt.Errorf("unsupported extension value type %T", v)
+	}
+}

@@ -1,0 +1,368 @@
+package stream
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill"
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
+)
+
+// unit is one bound (possibly composed) function with its input and output
+// bindings, which start, stop, pause and resume together.
+type unit struct {
+	app  *App
+	name string
+	st   *stage
+
+	inName, outName          string // "" when absent
+	inProps, outProps        BindingProperties
+	inBinder, outBinder      Binder
+	inBinderN, outBinderName string
+	out                      *sender
+	gate                     *gate
+
+	// mu serialises start and stop, and guards the fields below.
+	mu       sync.Mutex
+	running  bool
+	router   *message.Router
+	runDone  chan error    // receives router.Run's result
+	stopCh   chan struct{} // closed when stopping begins
+	hardCtx  context.Context
+	hardStop context.CancelFunc
+	pub      message.Publisher
+	dlq      message.Publisher
+	supDone  chan struct{}
+}
+
+func (a *App) newUnit(st *stage) (*unit, error) {
+	u := &unit{app: a, name: st.name, st: st, gate: newGate()}
+	var errs []error
+	if st.kind != kindSupplier {
+		u.inName = InputBinding(st.name, 0)
+		u.inProps = a.properties(u.inName)
+		b, n, err := a.binderFor(u.inName, u.inProps)
+		errs = append(errs, err)
+		u.inBinder, u.inBinderN = b, n
+	}
+	if st.kind != kindConsumer {
+		u.outName = OutputBinding(st.name, 0)
+		u.outProps = a.properties(u.outName)
+		b, n, err := a.binderFor(u.outName, u.outProps)
+		errs = append(errs, err)
+		u.outBinder, u.outBinderName = b, n
+		if b != nil {
+			u.out = &sender{app: a, binding: u.outName, props: u.outProps, conv: b.Convention(), key: st.key}
+		}
+	}
+	return u, errors.Join(errs...)
+}
+
+func (u *unit) bindingNames() []string {
+	var out []string
+	if u.inName != "" {
+		out = append(out, u.inName)
+	}
+	if u.outName != "" {
+		out = append(out, u.outName)
+	}
+	return out
+}
+
+func (u *unit) autoStartup() bool {
+	if u.inName != "" {
+		return *u.inProps.AutoStartup
+	}
+	return *u.outProps.AutoStartup
+}
+
+func (u *unit) info() []BindingInfo {
+	u.mu.Lock()
+	state := StateStopped
+	if u.running {
+		state = StateStarted
+		if u.gate.isPaused() {
+			state = StatePaused
+		}
+	}
+	u.mu.Unlock()
+	var out []BindingInfo
+	if u.inName != "" {
+		out = append(out, BindingInfo{Name: u.inName, Function: u.name, Kind: u.st.kind.String(), Input: true,
+			Destination: u.inProps.Destination, Group: u.inProps.Group, Binder: u.inBinderN, State: state})
+	}
+	if u.outName != "" {
+		out = append(out, BindingInfo{Name: u.outName, Function: u.name, Kind: u.st.kind.String(),
+			Destination: u.outProps.Destination, Binder: u.outBinderName, State: state})
+	}
+	return out
+}
+
+func (u *unit) stopping() <-chan struct{} {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.stopCh
+}
+
+// start opens the output, then the input (or the supplier's loop). It does
+// nothing if the unit runs.
+func (u *unit) start(ctx context.Context) (err error) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.running {
+		return nil
+	}
+	u.gate.resume()
+	u.stopCh = make(chan struct{})
+	u.hardCtx, u.hardStop = context.WithCancel(context.Background())
+	defer func() {
+		if err != nil {
+			u.closeLocked(ctx)
+		}
+	}()
+	if u.outName != "" {
+		u.pub, err = u.outBinder.Publisher(ctx, Publication{Destination: u.outProps.Destination, Properties: u.outProps})
+		if err != nil {
+			return fmt.Errorf("open %s (destination %s): %w", u.outName, u.outProps.Destination, err)
+		}
+	}
+	if u.st.kind == kindSupplier {
+		u.supDone = make(chan struct{})
+		go u.supply(u.hardCtx, u.stopCh, u.supDone)
+		u.running = true
+		return nil
+	}
+	p := u.inProps
+	if p.DLQ {
+		dp := BindingProperties{}.WithDefaults(p.DLQDestination)
+		u.dlq, err = u.inBinder.Publisher(ctx, Publication{Destination: p.DLQDestination, Properties: dp})
+		if err != nil {
+			return fmt.Errorf("open dead-letter destination %s of %s: %w", p.DLQDestination, u.inName, err)
+		}
+	}
+	sub := Subscription{Destination: p.Destination, Group: p.Group, StartOffset: p.StartOffset, Properties: p}
+	if sub.Group == "" {
+		sub.Group = "anonymous." + watermill.NewShortUUID()
+		sub.Anonymous = true
+		if sub.StartOffset == "" {
+			sub.StartOffset = Latest
+		}
+	} else if sub.StartOffset == "" {
+		sub.StartOffset = Earliest
+	}
+	s, err := u.inBinder.Subscriber(ctx, sub)
+	if err != nil {
+		return fmt.Errorf("open %s (destination %s, group %s): %w", u.inName, p.Destination, sub.Group, err)
+	}
+	s = &onceCloser{Subscriber: s}
+	r, err := message.NewRouter(message.RouterConfig{CloseTimeout: u.app.cfg.ShutdownTimeout}, u.app.wmLog)
+	if err != nil {
+		s.Close()
+		return fmt.Errorf("router of %s: %w", u.inName, err)
+	}
+	for i := range p.Concurrency {
+		r.AddConsumerHandler(fmt.Sprintf("%s-%d", u.inName, i), p.Destination, s, func(msg *message.Message) error {
+			_, err := u.handle(msg)
+			return err
+		})
+	}
+	r.AddMiddleware(u.middlewares()...)
+	u.router = r
+	u.runDone = make(chan error, 1)
+	go func(done chan<- error) { done <- r.Run(context.Background()) }(u.runDone)
+	select {
+	case <-r.Running():
+	case err := <-u.runDone:
+		u.runDone <- err
+		if err == nil {
+			err = errors.New("router stopped at once")
+		}
+		return fmt.Errorf("run %s: %w", u.inName, err)
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	u.running = true
+	return nil
+}
+
+// stop drains and closes the unit. ctx and shutdown-timeout bound the wait
+// for in-flight messages; past them, handlers see their context cancelled.
+func (u *unit) stop(ctx context.Context) error {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if !u.running {
+		return nil
+	}
+	u.running = false
+	return u.closeLocked(ctx)
+}
+
+func (u *unit) closeLocked(ctx context.Context) error {
+	if u.hardStop != nil {
+		defer context.AfterFunc(ctx, u.hardStop)()
+	}
+	if u.stopCh != nil {
+		select {
+		case <-u.stopCh:
+		default:
+			close(u.stopCh)
+		}
+	}
+	var errs []error
+	if u.supDone != nil {
+		u.hardStop()
+		<-u.supDone
+		u.supDone = nil
+	}
+	if u.router != nil {
+		timer := time.AfterFunc(u.app.cfg.ShutdownTimeout, u.hardStop)
+		if err := u.router.Close(); err != nil {
+			errs = append(errs, err)
+		}
+		timer.Stop()
+		if err := <-u.runDone; err != nil {
+			errs = append(errs, err)
+		}
+		u.router = nil
+	}
+	if u.hardStop != nil {
+		u.hardStop()
+	}
+	if u.pub != nil {
+		errs = append(errs, u.pub.Close())
+		u.pub = nil
+	}
+	if u.dlq != nil {
+		errs = append(errs, u.dlq.Close())
+		u.dlq = nil
+	}
+	return errors.Join(errs...)
+}
+
+func (u *unit) pause() error {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if !u.running {
+		return fmt.Errorf("stream: pause %s: %w", u.name, ErrNotStarted)
+	}
+	u.gate.pause()
+	return nil
+}
+
+func (u *unit) resume() error {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if !u.running {
+		return fmt.Errorf("stream: resume %s: %w", u.name, ErrNotStarted)
+	}
+	u.gate.resume()
+	return nil
+}
+
+// handle runs the function on one received message and sends its output.
+func (u *unit) handle(msg *message.Message) ([]*message.Message, error) {
+	in, traceparent, err := receive(msg, u.inBinder.Convention(), u.inProps.ContentType)
+	if err != nil {
+		return nil, err
+	}
+	v, err := u.st.decode(in, u.app.codecs)
+	if err != nil {
+		return nil, err
+	}
+	correlation := middleware.MessageCorrelationID(msg)
+	if correlation == "" {
+		correlation = in.attrs.ID
+	}
+	ctx := withTrace(u.hardCtx, traceparent, correlation)
+	began := time.Now()
+	out, err := u.st.call(ctx, v)
+	u.app.metrics.HandlerDuration(u.inName, time.Since(began))
+	if errors.Is(err, ErrNoOutput) {
+		return nil, nil
+	}
+	if err != nil {
+		u.app.metrics.HandlerError(u.inName)
+		return nil, err
+	}
+	if u.outName == "" || isNil(out) {
+		return nil, nil
+	}
+	return nil, u.send(ctx, out)
+}
+
+func (u *unit) send(ctx context.Context, v any) error {
+	ob, err := newOutbound(v)
+	if errors.Is(err, ErrNoOutput) {
+		return nil
+	}
+	m, err := u.out.message(ctx, ob)
+	if err != nil {
+		return err
+	}
+	if err := u.pub.Publish(u.outProps.Destination, m); err != nil {
+		return fmt.Errorf("send to %s: %w", u.outProps.Destination, err)
+	}
+	u.app.metrics.MessageOut(u.outName)
+	return nil
+}
+
+// supply runs a supplier until ctx is done or stop is closed: polled every
+// poller-fixed-delay, or pushed as values arrive.
+func (u *unit) supply(ctx context.Context, stop <-chan struct{}, done chan<- struct{}) {
+	defer close(done)
+	delay := u.outProps.PollerFixedDelay
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		if !u.st.pushed {
+			select {
+			case <-timer.C:
+			case <-ctx.Done():
+				return
+			case <-stop:
+				return
+			}
+		}
+		if u.gate.wait(ctx, stop) != nil {
+			return
+		}
+		out, ok, err := u.st.poll(withTrace(ctx, "", ""))
+		switch {
+		case !ok:
+			u.app.log.Info("stream: supplier channel closed", slog.String("binding", u.outName))
+			return
+		case errors.Is(err, ErrNoOutput), err == nil && isNil(out):
+		case err != nil:
+			if ctx.Err() != nil {
+				return
+			}
+			u.app.metrics.HandlerError(u.outName)
+			u.app.log.Error("stream: supplier failed", slog.String("binding", u.outName), slog.Any("error", err))
+		default:
+			if err := u.send(ctx, out); err != nil {
+				u.app.metrics.HandlerError(u.outName)
+				u.app.log.Error("stream: supplier output not sent", slog.String("binding", u.outName), slog.Any("error", err))
+			}
+		}
+		if !u.st.pushed {
+			timer.Reset(delay)
+		}
+	}
+}
+
+// onceCloser lets the router close a subscriber shared by several handlers.
+type onceCloser struct {
+	message.Subscriber
+	once sync.Once
+	err  error
+}
+
+func (o *onceCloser) Close() error {
+	o.once.Do(func() { o.err = o.Subscriber.Close() })
+	return o.err
+}

@@ -1,0 +1,114 @@
+package stream
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
+
+	"github.com/millstream/millstream/sdk/cloudevent"
+)
+
+// Headers of a dead letter. The message keeps its own payload and
+// CloudEvent attributes; these say why it died.
+const (
+	HeaderOriginalDestination = "x-original-destination"
+	HeaderOriginalGroup       = "x-original-group"
+	HeaderExceptionMessage    = "x-exception-message"
+	HeaderAttempts            = "x-attempts"
+)
+
+type attemptsKey struct{}
+
+// The middleware of an input binding, outermost first:
+//
+//	gate        waits while the binding is paused
+//	deadLetter  after the last attempt: publish to the DLQ (or drop), ack
+//	retry       watermill's Retry: back-off, skips permanent errors
+//	count       counts attempts for the x-attempts header, times them
+//	recoverer   watermill's Recoverer: a panic becomes an error (retried)
+//	handler     decode, call, encode, send
+//
+// Retry sits inside deadLetter so that a message is retried before it is
+// given up on; the order is tested.
+func (u *unit) middlewares() []message.HandlerMiddleware {
+	p := u.inProps
+	retry := middleware.Retry{
+		MaxRetries:      p.MaxAttempts - 1,
+		InitialInterval: p.BackOffInitialInterval,
+		MaxInterval:     p.BackOffMaxInterval,
+		Multiplier:      p.BackOffMultiplier,
+		ShouldRetry: func(rp middleware.RetryParams) bool {
+			return !IsPermanent(rp.Err) && !errors.Is(rp.Err, context.Canceled)
+		},
+		OnRetryHook: func(int, time.Duration) { u.app.metrics.Retry(u.inName) },
+	}
+	return []message.HandlerMiddleware{
+		u.gateMiddleware,
+		u.deadLetterMiddleware,
+		retry.Middleware,
+		u.countMiddleware,
+		middleware.Recoverer,
+	}
+}
+
+func (u *unit) gateMiddleware(h message.HandlerFunc) message.HandlerFunc {
+	return func(msg *message.Message) ([]*message.Message, error) {
+		if err := u.gate.wait(msg.Context(), u.stopping()); err != nil {
+			return nil, err // nack: redelivered once running again
+		}
+		u.app.metrics.MessageIn(u.inName)
+		return h(msg)
+	}
+}
+
+func (u *unit) countMiddleware(h message.HandlerFunc) message.HandlerFunc {
+	return func(msg *message.Message) ([]*message.Message, error) {
+		if n, ok := msg.Context().Value(attemptsKey{}).(*int); ok {
+			*n++
+		}
+		return h(msg)
+	}
+}
+
+func (u *unit) deadLetterMiddleware(h message.HandlerFunc) message.HandlerFunc {
+	return func(msg *message.Message) ([]*message.Message, error) {
+		attempts := new(int)
+		msg.SetContext(context.WithValue(msg.Context(), attemptsKey{}, attempts))
+		out, err := h(msg)
+		if err == nil {
+			return out, nil
+		}
+		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+			// Shutting down: leave the message for the next run.
+			return nil, err
+		}
+		u.app.metrics.DeadLetter(u.inName)
+		if !u.inProps.DLQ {
+			u.app.log.Error("stream: message dropped after its last attempt (dlq is off)",
+				slog.String("binding", u.inName), slog.String("id", msg.UUID),
+				slog.Int("attempts", *attempts), slog.Any("error", err))
+			return nil, nil
+		}
+		dl := copyMessage(msg)
+		delete(dl.Metadata, cloudevent.MetadataPartition)
+		dl.Metadata[HeaderOriginalDestination] = u.inProps.Destination
+		if u.inProps.Group != "" {
+			dl.Metadata[HeaderOriginalGroup] = u.inProps.Group
+		}
+		dl.Metadata[HeaderExceptionMessage] = err.Error()
+		dl.Metadata[HeaderAttempts] = strconv.Itoa(*attempts)
+		if perr := u.dlq.Publish(u.inProps.DLQDestination, dl); perr != nil {
+			// Not acked: the message comes again rather than being lost.
+			return nil, errors.Join(err, perr)
+		}
+		u.app.log.Warn("stream: message sent to the dead-letter destination",
+			slog.String("binding", u.inName), slog.String("id", msg.UUID),
+			slog.String("dlq", u.inProps.DLQDestination), slog.Int("attempts", *attempts), slog.Any("error", err))
+		return nil, nil
+	}
+}

@@ -1,0 +1,139 @@
+package stream
+
+import (
+	"fmt"
+	"reflect"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+
+	"github.com/millstream/millstream/sdk/cloudevent"
+)
+
+// codecLookup finds a codec by content type; *cloudevent.Codecs is one.
+type codecLookup interface {
+	Lookup(contentType string) (cloudevent.Codec, error)
+}
+
+// inbound is a received message, before decoding into the handler's type.
+type inbound struct {
+	// attrs holds the CloudEvent attributes and headers; attrs.ContentType
+	// is the effective content type (the message's, else the binding's).
+	attrs Message[struct{}]
+	data  []byte
+}
+
+// outbound is a handler's output before encoding.
+type outbound struct {
+	payload any
+	attrs   *Message[struct{}]
+	// value is the handler's output as returned, for key functions.
+	value any
+}
+
+func newOutbound(v any) (*outbound, error) {
+	if isNil(v) {
+		return nil, ErrNoOutput
+	}
+	if e, ok := v.(envelope); ok {
+		return &outbound{payload: e.payload(), attrs: e.attributes(), value: v}, nil
+	}
+	return &outbound{payload: v, attrs: &Message[struct{}]{}, value: v}, nil
+}
+
+// decoderFor returns the decoder of handler input type T: a payload type, or
+// Message[P] for a payload type P.
+func decoderFor[T any]() func(in *inbound, codecs codecLookup) (any, error) {
+	var probe T
+	if _, ok := any(&probe).(receiver); ok {
+		return func(in *inbound, codecs codecLookup) (any, error) {
+			var v T
+			r := any(&v).(receiver)
+			if err := decodePayload(in, r.payloadTarget(), codecs); err != nil {
+				return nil, err
+			}
+			r.setAttributes(&in.attrs)
+			return v, nil
+		}
+	}
+	return func(in *inbound, codecs codecLookup) (any, error) {
+		var v T
+		if err := decodePayload(in, &v, codecs); err != nil {
+			return nil, err
+		}
+		return v, nil
+	}
+}
+
+// decodePayload fills target (a pointer) from in. string and []byte targets
+// take the data as it is, whatever the content type.
+func decodePayload(in *inbound, target any, codecs codecLookup) error {
+	switch t := target.(type) {
+	case *string:
+		*t = string(in.data)
+		return nil
+	case *[]byte:
+		*t = append([]byte(nil), in.data...)
+		return nil
+	}
+	ct := in.attrs.ContentType
+	if ct == "" {
+		ct = cloudevent.JSON
+	}
+	codec, err := codecs.Lookup(ct)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrDecode, err)
+	}
+	if err := codec.Unmarshal(in.data, target); err != nil {
+		return fmt.Errorf("%w into %s as %s: %w", ErrDecode, reflect.TypeOf(target).Elem(), ct, err)
+	}
+	return nil
+}
+
+// encodePayload encodes payload with the codec of contentType, or, when it
+// is empty, of the payload's natural type: text/plain for strings,
+// application/octet-stream for []byte, else application/json. It returns the
+// content type used.
+func encodePayload(payload any, contentType string, codecs codecLookup) ([]byte, string, error) {
+	if contentType == "" {
+		contentType = naturalContentType(payload)
+	}
+	codec, err := codecs.Lookup(contentType)
+	if err != nil {
+		return nil, "", err
+	}
+	data, err := codec.Marshal(payload)
+	if err != nil {
+		return nil, "", fmt.Errorf("encode %T as %s: %w", payload, contentType, err)
+	}
+	return data, contentType, nil
+}
+
+func naturalContentType(payload any) string {
+	switch payload.(type) {
+	case string:
+		return cloudevent.Text
+	case []byte:
+		return cloudevent.OctetStream
+	}
+	return cloudevent.JSON
+}
+
+// Decode decodes a message as a binder delivers it (a CloudEvent in
+// convention conv) into a Message[T], with codecs (nil: the defaults). The
+// content type defaults to JSON when the message has none. Tests and tools
+// that read destinations directly use it.
+func Decode[T any](msg *message.Message, conv cloudevent.Convention, codecs *cloudevent.Codecs) (Message[T], error) {
+	if codecs == nil {
+		codecs = cloudevent.NewCodecs()
+	}
+	in, _, err := receive(msg, conv, "")
+	if err != nil {
+		return Message[T]{}, err
+	}
+	var m Message[T]
+	if err := decodePayload(in, &m.Payload, codecs); err != nil {
+		return Message[T]{}, err
+	}
+	m.setAttributes(&in.attrs)
+	return m, nil
+}
