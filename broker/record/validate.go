@@ -62,9 +62,13 @@ func Validate(b []byte) (Header, error) {
 	return h, nil
 }
 
-// checkFrame checks what every batch must satisfy, compressed or not: the
-// header, batchLength against len(b), the CRC, a positive record count, a
-// known codec and, for uncompressed batches, room for that many records.
+// ValidateFrame checks what every batch must satisfy, compressed or not, in
+// constant work per byte and without opening the records: the header, that
+// batchLength matches len(b), the CRC-32C, a positive record count, a known
+// codec and, for uncompressed batches, room for that many records. Storage
+// uses it to check batches it serves; [Validate] does this and more.
+func ValidateFrame(b []byte) (Header, error) { return checkFrame(b) }
+
 func checkFrame(b []byte) (Header, error) {
 	h, err := ParseHeader(b)
 	if err != nil {

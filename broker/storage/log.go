@@ -1,0 +1,305 @@
+package storage
+
+import (
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/millstream/millstream/broker/record"
+	"github.com/millstream/millstream/broker/vfs"
+)
+
+// Log is the log of one partition: a directory of segments. All methods are
+// safe for concurrent use; appends serialize inside, reads run in parallel
+// with appends and with each other.
+type Log struct {
+	dir    string
+	fs     vfs.FS
+	now    func() time.Time
+	logger *slog.Logger
+
+	// mu guards everything below and the mutable fields of the active
+	// segment. It is held across the write of an append, never across the
+	// fsync of Sync, and across the fsyncs of a roll (once per segment).
+	mu       sync.Mutex
+	opts     Options
+	segments []*segment // by base offset; the last one is active
+	start    int64      // log start offset
+	size     int64      // bytes in all .log files
+	closed   bool
+	failed   error // sticky: set by a failed write or fsync
+
+	// appended is closed and replaced on an append, but only when someone
+	// took it since the last time (appendedTaken), so appends with nobody
+	// waiting allocate nothing.
+	appended      chan struct{}
+	appendedTaken bool
+
+	// Group commit. durable: every offset below it is fsynced. syncing is
+	// non-nil while an fsync is in flight and closed when it ends.
+	durable int64
+	syncing chan struct{}
+}
+
+// AppendResult tells where a batch went.
+type AppendResult struct {
+	BaseOffset int64 // offset of the batch's first record
+	LastOffset int64 // offset of its last record
+	// LogAppendTime is the timestamp the broker stamped on the batch, in
+	// milliseconds, or -1 under CreateTime.
+	LogAppendTime  int64
+	LogStartOffset int64 // the log start offset after the append
+}
+
+func (l *Log) active() *segment { return l.segments[len(l.segments)-1] }
+
+// endOffset is the offset the next append gets. l.mu held.
+func (l *Log) endOffset() int64 { return l.active().end }
+
+// Append writes one batch, which must be a whole v2 batch (checked with
+// record.Validate), at the end of the log. It assigns the batch's offsets by
+// writing its base offset into batch, in place, and under LogAppendTime
+// stamps it (maxTimestamp, attributes, CRC), also in place; it does not keep
+// batch after returning. The data is written but not fsynced: call Sync to
+// make it durable.
+//
+// Errors: ErrBatchTooLarge, ErrClosed, ErrLogFailed (after a write error the
+// log refuses appends until reopened).
+func (l *Log) Append(batch []byte) (AppendResult, error) {
+	h, err := record.ParseHeader(batch)
+	if err != nil {
+		return AppendResult{}, fmt.Errorf("storage: append to %s: %w", l.dir, err)
+	}
+	if h.Size() != len(batch) {
+		return AppendResult{}, fmt.Errorf("storage: append to %s: batchLength says %d bytes, got %d: %w", l.dir, h.Size(), len(batch), record.ErrCorrupt)
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err := l.usable(); err != nil {
+		return AppendResult{}, err
+	}
+	if len(batch) > l.opts.MaxMessageBytes {
+		return AppendResult{}, fmt.Errorf("storage: append to %s: batch of %d bytes, max.message.bytes is %d: %w", l.dir, len(batch), l.opts.MaxMessageBytes, ErrBatchTooLarge)
+	}
+	nowMs := l.now().UnixMilli()
+	seg := l.active()
+	if seg.size > 0 && (seg.size+int64(len(batch)) > l.opts.SegmentBytes ||
+		!seg.fits(seg.end+int64(h.LastOffsetDelta)) ||
+		nowMs-seg.firstTS >= l.opts.SegmentMs.Milliseconds()) {
+		if err := l.roll(seg.end); err != nil {
+			return AppendResult{}, err
+		}
+		seg = l.active()
+	}
+	base := seg.end
+	record.SetBaseOffset(batch, base)
+	h.BaseOffset = base
+	res := AppendResult{BaseOffset: base, LastOffset: h.LastOffset(), LogAppendTime: -1}
+	if l.opts.LogAppendTime {
+		record.SetLogAppendTime(batch, nowMs)
+		h.MaxTimestamp = nowMs
+		res.LogAppendTime = nowMs
+	}
+	pos := seg.size
+	if _, err := seg.log.WriteAt(batch, pos); err != nil {
+		// Cut off whatever part of the batch landed; if even that fails
+		// the tail of the file is unknown and only recovery can fix it.
+		if terr := seg.log.Truncate(pos); terr != nil {
+			l.failed = fmt.Errorf("storage: write %s: %w (and truncate: %v)", seg.path(logExt), err, terr)
+			l.logger.Error("log failed", "dir", l.dir, "err", l.failed)
+		}
+		return AppendResult{}, fmt.Errorf("storage: write %s at byte %d: %w", seg.path(logExt), pos, err)
+	}
+	if seg.size == 0 {
+		seg.firstTS = nowMs
+	}
+	seg.add(pos, h, int64(len(batch)), l.opts.IndexIntervalBytes)
+	l.size += int64(len(batch))
+	res.LogStartOffset = l.start
+	if l.appendedTaken {
+		close(l.appended)
+		l.appended = make(chan struct{})
+		l.appendedTaken = false
+	}
+	return res, nil
+}
+
+// usable returns the error for an operation on a closed or failed log.
+// l.mu held.
+func (l *Log) usable() error {
+	if l.closed {
+		return fmt.Errorf("storage: %s: %w", l.dir, ErrClosed)
+	}
+	if l.failed != nil {
+		return fmt.Errorf("storage: %s: %w: %w", l.dir, ErrLogFailed, l.failed)
+	}
+	return nil
+}
+
+// roll seals the active segment (writing its indexes and fsyncing it) and
+// starts a new one at base. l.mu held.
+func (l *Log) roll(base int64) error {
+	old := l.active()
+	if err := old.seal(l.fs); err != nil {
+		l.failed = err
+		return fmt.Errorf("storage: roll %s: %w: %w", l.dir, ErrLogFailed, err)
+	}
+	seg, err := createSegment(l.fs, l.dir, base)
+	if err != nil {
+		l.failed = err
+		return fmt.Errorf("storage: roll %s: %w: %w", l.dir, ErrLogFailed, err)
+	}
+	l.segments = append(l.segments, seg)
+	l.durable = max(l.durable, old.end)
+	l.logger.Debug("rolled segment", "dir", l.dir, "closed", segmentName(old.base), "size", old.size, "new", segmentName(base))
+	return nil
+}
+
+// createSegment creates the .log file of a new segment and makes its name
+// durable.
+func createSegment(fsys vfs.FS, dir string, base int64) (*segment, error) {
+	name := filepath.Join(dir, segmentName(base)+logExt)
+	f, err := fsys.Create(name)
+	if err != nil {
+		return nil, fmt.Errorf("storage: create %s: %w", name, err)
+	}
+	if err := fsys.SyncDir(dir); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("storage: sync directory %s: %w", dir, err)
+	}
+	return newSegment(dir, base, f), nil
+}
+
+// StartOffset returns the log start offset: the first offset that may be
+// read.
+func (l *Log) StartOffset() int64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.start
+}
+
+// EndOffset returns the log end offset: the offset the next append gets.
+func (l *Log) EndOffset() int64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.segments) == 0 {
+		return l.durable
+	}
+	return l.endOffset()
+}
+
+// Size returns the total size in bytes of the log's segment files.
+func (l *Log) Size() int64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.size
+}
+
+// Dir returns the log's directory.
+func (l *Log) Dir() string { return l.dir }
+
+// Appended returns a channel that is closed by the next append (or by
+// Close). Take a new channel after each wake-up: a fetch long-poll waits on
+// it with a timer.
+func (l *Log) Appended() <-chan struct{} {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.appendedTaken = true
+	return l.appended
+}
+
+// SetOptions changes the options of an open log, for AlterConfigs. FS, Now
+// and Logger cannot change and are ignored; zero fields take their default.
+// Segment size and age apply from the next append, retention from the next
+// EnforceRetention.
+func (l *Log) SetOptions(opts Options) error {
+	opts.FS, opts.Now, opts.Logger = l.fs, l.now, l.logger
+	opts.EnsureDefaults()
+	if err := opts.Validate(); err != nil {
+		return err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.opts = opts
+	return nil
+}
+
+// Options returns the log's current options.
+func (l *Log) Options() Options {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.opts
+}
+
+// segmentFor returns the index of the segment that holds offset: the last
+// one whose base is at or below it. l.mu held; offset >= the first base.
+func (l *Log) segmentFor(offset int64) int {
+	i := sort.Search(len(l.segments), func(i int) bool { return l.segments[i].base > offset })
+	return max(i-1, 0)
+}
+
+// Close writes the active segment's indexes, fsyncs everything, marks the
+// shutdown clean and closes the files. Reads and syncs in flight finish;
+// later calls return ErrClosed. Closing twice is a no-op.
+func (l *Log) Close() error {
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return nil
+	}
+	l.closed = true
+	var err error
+	if l.failed == nil {
+		if err = l.closeClean(); err == nil {
+			l.durable = l.endOffset()
+		}
+	} else {
+		err = fmt.Errorf("storage: close %s: %w: %w", l.dir, ErrLogFailed, l.failed)
+	}
+	segs := l.segments
+	l.segments = nil
+	close(l.appended)
+	l.appendedTaken = false
+	l.mu.Unlock()
+	for _, s := range segs {
+		s.unref()
+	}
+	return err
+}
+
+// closeClean makes the active segment durable and writes the clean-shutdown
+// marker. l.mu held.
+func (l *Log) closeClean() error {
+	act := l.active()
+	if err := act.writeIndexes(l.fs); err != nil {
+		return err
+	}
+	if err := act.log.Sync(); err != nil {
+		return fmt.Errorf("storage: sync %s: %w", act.path(logExt), err)
+	}
+	if err := writeFile(l.fs, filepath.Join(l.dir, cleanFile), nil); err != nil {
+		return err
+	}
+	if err := l.fs.SyncDir(l.dir); err != nil {
+		return fmt.Errorf("storage: sync directory %s: %w", l.dir, err)
+	}
+	return nil
+}
+
+// Delete closes the log and removes its directory (DeleteTopics).
+func (l *Log) Delete() error {
+	cerr := l.Close()
+	if err := l.fs.RemoveAll(l.dir); err != nil {
+		return fmt.Errorf("storage: delete %s: %w", l.dir, err)
+	}
+	if err := l.fs.SyncDir(filepath.Dir(l.dir)); err != nil {
+		return fmt.Errorf("storage: sync directory %s: %w", filepath.Dir(l.dir), err)
+	}
+	if cerr != nil {
+		l.logger.Warn("deleted a log that did not close cleanly", "dir", l.dir, "err", cerr)
+	}
+	return nil
+}

@@ -1,0 +1,115 @@
+package storage
+
+import (
+	"encoding/binary"
+	"fmt"
+	"io"
+	"sync"
+
+	"github.com/millstream/millstream/broker/record"
+)
+
+// scanWindow is the read size used to walk batch headers from an index
+// entry to the wanted batch; one window usually covers the index interval.
+const scanWindow = 8 << 10
+
+var windowPool = sync.Pool{New: func() any { b := make([]byte, 0, scanWindow); return &b }}
+
+// Read returns whole batches, exactly as stored, starting with the batch
+// that holds offset: as many as fit in maxBytes, but always at least one
+// whole batch even if it is larger (so a consumer can always make progress).
+// The batches come from one segment; read again from the offset after the
+// last one for more. The returned slice is the caller's.
+//
+// offset == EndOffset gives (nil, nil); an offset below StartOffset or above
+// EndOffset gives ErrOffsetOutOfRange. Every returned batch has passed its
+// CRC check: stored bytes that fail it give a *CorruptError
+// (ErrCorruptSegment) naming the file and position, never data.
+func (l *Log) Read(offset int64, maxBytes int) ([]byte, error) {
+	for {
+		l.mu.Lock()
+		if l.closed {
+			l.mu.Unlock()
+			return nil, fmt.Errorf("storage: read %s: %w", l.dir, ErrClosed)
+		}
+		end := l.endOffset()
+		if offset == end {
+			l.mu.Unlock()
+			return nil, nil
+		}
+		if offset < l.start || offset > end {
+			start := l.start
+			l.mu.Unlock()
+			return nil, fmt.Errorf("storage: read %s at offset %d, log holds [%d, %d): %w", l.dir, offset, start, end, ErrOffsetOutOfRange)
+		}
+		i := l.segmentFor(offset)
+		seg := l.segments[i]
+		seg.ref()
+		limit, sealed := seg.size, seg.sealed
+		var startPos int64
+		if !sealed {
+			startPos, _ = seg.indexStart(seg.mem, offset) // in memory: no error
+		}
+		var next int64 = -1
+		if i+1 < len(l.segments) {
+			next = l.segments[i+1].base
+		}
+		l.mu.Unlock()
+
+		data, found, err := readSegment(seg, sealed, startPos, limit, offset, maxBytes)
+		seg.unref()
+		if err != nil || found {
+			return data, err
+		}
+		// No batch at or after offset in that segment: a gap. Go on with
+		// the next segment.
+		if next < 0 {
+			return nil, nil
+		}
+		offset = next
+	}
+}
+
+// readSegment reads from one segment, holding a reference to it.
+func readSegment(seg *segment, sealed bool, startPos, limit, offset int64, maxBytes int) ([]byte, bool, error) {
+	path := seg.path(logExt)
+	if sealed {
+		var err error
+		if startPos, err = seg.indexStart(seg.files, offset); err != nil {
+			return nil, false, err
+		}
+	}
+	wp := windowPool.Get().(*[]byte)
+	fr := &frames{f: seg.log, path: path, limit: limit, buf: (*wp)[:0]}
+	pos, h, ok, err := fr.find(startPos, func(h record.Header) bool { return h.LastOffset() >= offset })
+	*wp = fr.buf[:0]
+	windowPool.Put(wp)
+	if err != nil || !ok {
+		return nil, false, err
+	}
+	n := min(int64(max(maxBytes, 0)), limit-pos)
+	n = max(n, int64(h.Size()))
+	buf := make([]byte, n)
+	if got, err := seg.log.ReadAt(buf, pos); got < len(buf) {
+		if err == nil {
+			err = io.ErrUnexpectedEOF
+		}
+		return nil, false, fmt.Errorf("storage: read %s at byte %d: %w", path, pos, err)
+	}
+	// Keep only whole batches, each checked.
+	off := 0
+	for off+record.HeaderSize <= len(buf) {
+		size := int(int32(binary.BigEndian.Uint32(buf[off+8:]))) + 12
+		if size < record.HeaderSize {
+			return nil, false, &CorruptError{File: path, Pos: pos + int64(off), Err: fmt.Errorf("batch length %d", size-12)}
+		}
+		if off+size > len(buf) {
+			break
+		}
+		if _, err := record.ValidateFrame(buf[off : off+size]); err != nil {
+			return nil, false, &CorruptError{File: path, Pos: pos + int64(off), Err: err}
+		}
+		off += size
+	}
+	return buf[:off:off], true, nil
+}
