@@ -91,11 +91,18 @@ func decodePayload(in *inbound, target any, codecs codecLookup) error {
 
 // encodePayload encodes payload with the codec of contentType, or, when it
 // is empty, of the payload's natural type: text/plain for strings,
-// application/octet-stream for []byte, else application/json. It returns the
-// content type used.
+// application/octet-stream for []byte, else application/json. Strings and
+// byte slices are the data itself whatever the content type, as on the
+// receiving side. It returns the content type used.
 func encodePayload(payload any, contentType string, codecs codecLookup) ([]byte, string, error) {
 	if contentType == "" {
 		contentType = naturalContentType(payload)
+	}
+	switch v := payload.(type) {
+	case string:
+		return []byte(v), contentType, nil
+	case []byte:
+		return append([]byte(nil), v...), contentType, nil
 	}
 	codec, err := codecs.Lookup(contentType)
 	if err != nil {

@@ -234,6 +234,7 @@ func newTap(ctx context.Context, b stream.Binder, binderName, destination string
 		defer close(tp.done)
 		for m := range ch {
 			c := m.Copy()
+			c.Payload = append([]byte(nil), m.Payload...)
 			m.Ack()
 			tp.mu.Lock()
 			tp.queue = append(tp.queue, c)
