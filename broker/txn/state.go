@@ -8,6 +8,7 @@ import (
 	"maps"
 	"math"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/millstream/millstream/broker/record"
@@ -37,10 +38,18 @@ type producer struct {
 // PartitionState is the idempotence state of one partition. It is not safe
 // for concurrent use: the caller holds the partition's append lock around
 // Check, the append and Update, so they happen in log order.
+//
+// Its own mutex only makes MarshalBinary safe to call from another
+// goroutine (a snapshotter) while the produce path runs.
 type PartitionState struct {
+	// mu guards the fields below.
+	mu        sync.Mutex
 	producers map[int64]*producer
-	// nextOffset is one past the last batch Update has seen.
+	// nextOffset is one past the last batch Update has seen, and lastCRC
+	// that batch's CRC: a snapshot is valid for a log only if the log
+	// still holds that batch.
 	nextOffset int64
+	lastCRC    uint32
 }
 
 // NewPartitionState returns an empty state.
@@ -70,6 +79,8 @@ func (s *PartitionState) Check(h record.Header) (dupBase int64, dup bool, err er
 	if h.ProducerID < 0 {
 		return 0, false, nil
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	p := s.producers[h.ProducerID]
 	switch {
 	case p == nil:
@@ -108,7 +119,11 @@ func (s *PartitionState) Check(h record.Header) (dupBase int64, dup bool, err er
 // Call it after every successful append, including batches without a
 // producer id (so that NextOffset stays current), in log order.
 func (s *PartitionState) Update(h record.Header, baseOffset int64) {
-	s.nextOffset = max(s.nextOffset, baseOffset+int64(h.LastOffsetDelta)+1)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if end := baseOffset + int64(h.LastOffsetDelta) + 1; end >= s.nextOffset {
+		s.nextOffset, s.lastCRC = end, h.CRC
+	}
 	if h.ProducerID < 0 || h.IsControl() {
 		return
 	}
@@ -132,16 +147,33 @@ func (s *PartitionState) Update(h record.Header, baseOffset int64) {
 // NextOffset is the offset after the last batch the state has seen: a
 // restored snapshot is brought up to date by passing every batch from here
 // to the log end to Update.
-func (s *PartitionState) NextOffset() int64 { return s.nextOffset }
+func (s *PartitionState) NextOffset() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.nextOffset
+}
+
+// LastCRC is the CRC of the batch that ends at NextOffset-1.
+func (s *PartitionState) LastCRC() uint32 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.lastCRC
+}
 
 // Producers returns the number of producers with state.
-func (s *PartitionState) Producers() int { return len(s.producers) }
+func (s *PartitionState) Producers() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.producers)
+}
 
 // Expire forgets producers whose last batch is older than now-after, as
 // Kafka does after transactional.id.expiration.ms (producer.id.expiration.ms
 // in later versions). A forgotten producer that sends again with a
 // sequence above 0 gets UNKNOWN_PRODUCER_ID and starts over.
 func (s *PartitionState) Expire(now time.Time, after time.Duration) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	limit := now.Add(-after).UnixMilli()
 	n := 0
 	for id, p := range s.producers {
@@ -159,6 +191,7 @@ func (s *PartitionState) Expire(now time.Time, after time.Duration) int {
 //	|--------------|--------|
 //	| version      | int8   | 1
 //	| nextOffset   | int64  |
+//	| lastCRC      | uint32 | CRC of the batch ending at nextOffset-1
 //	| producers    | int32  | count, then per producer, by id:
 //	|   id         | int64  |
 //	|   epoch      | int16  |
@@ -168,7 +201,7 @@ func (s *PartitionState) Expire(now time.Time, after time.Duration) int {
 //	|     lastSeq  | int32  |
 //	|     offset   | int64  |
 //	| crc          | uint32 | CRC-32C of everything before it
-const snapshotVersion = 1
+const snapshotVersion = 2
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
@@ -178,8 +211,11 @@ var ErrBadSnapshot = errors.New("txn: bad producer state snapshot")
 
 // MarshalBinary encodes the state as a snapshot.
 func (s *PartitionState) MarshalBinary() ([]byte, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	b := []byte{snapshotVersion}
 	b = binary.BigEndian.AppendUint64(b, uint64(s.nextOffset))
+	b = binary.BigEndian.AppendUint32(b, s.lastCRC)
 	b = binary.BigEndian.AppendUint32(b, uint32(len(s.producers)))
 	for _, id := range slices.Sorted(maps.Keys(s.producers)) {
 		p := s.producers[id]
@@ -198,7 +234,7 @@ func (s *PartitionState) MarshalBinary() ([]byte, error) {
 
 // UnmarshalBinary replaces the state with a snapshot from MarshalBinary.
 func (s *PartitionState) UnmarshalBinary(b []byte) error {
-	if len(b) < 1+8+4+4 {
+	if len(b) < 1+8+4+4+4 {
 		return fmt.Errorf("%w: %d bytes", ErrBadSnapshot, len(b))
 	}
 	body, sum := b[:len(b)-4], binary.BigEndian.Uint32(b[len(b)-4:])
@@ -210,8 +246,9 @@ func (s *PartitionState) UnmarshalBinary(b []byte) error {
 	}
 	r := body[1:]
 	next := int64(binary.BigEndian.Uint64(r))
-	n := binary.BigEndian.Uint32(r[8:])
-	r = r[12:]
+	lastCRC := binary.BigEndian.Uint32(r[8:])
+	n := binary.BigEndian.Uint32(r[12:])
+	r = r[16:]
 	const producerSize, batchSize = 8 + 2 + 8 + 1, 4 + 4 + 8
 	if uint64(n)*producerSize > uint64(len(r)) {
 		return fmt.Errorf("%w: %d producers in %d bytes", ErrBadSnapshot, n, len(r))
@@ -241,6 +278,8 @@ func (s *PartitionState) UnmarshalBinary(b []byte) error {
 	if len(r) != 0 {
 		return fmt.Errorf("%w: %d trailing bytes", ErrBadSnapshot, len(r))
 	}
-	s.producers, s.nextOffset = producers, next
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.producers, s.nextOffset, s.lastCRC = producers, next, lastCRC
 	return nil
 }

@@ -1,0 +1,439 @@
+package group
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/millstream/millstream/broker/record"
+	"github.com/millstream/millstream/broker/storage"
+	"github.com/millstream/millstream/broker/vfs"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// ServiceConfig configures a [Service].
+type ServiceConfig struct {
+	// Dir is the directory of the internal log of committed offsets and
+	// group metadata. Required; the broker uses <data-dir>/__consumer_offsets.
+	Dir string
+	// Group holds the coordinator's options (timeouts, retention).
+	Group Options
+	// FS is the file system. Default vfs.Default.
+	FS vfs.FS
+	// Clock is the time source. Default the wall clock.
+	Clock Clock
+	// TickInterval is how often deadlines are checked. Default 100ms.
+	TickInterval time.Duration
+	// CompactAfter is the number of records appended since the log was
+	// last rewritten after which the background compacts it again.
+	// Default 50000.
+	CompactAfter int
+	// Logger receives group events. Default: discard.
+	Logger *slog.Logger
+}
+
+// Service runs a [Coordinator] for the broker: it serializes calls with a
+// mutex, ticks it from its own goroutine, writes its records to an internal
+// log and replays that log on Open.
+//
+// All methods are safe for concurrent use. JoinGroup and SyncGroup return a
+// channel that receives the response once (it has room for it, so the
+// coordinator never blocks); OffsetCommit returns a function that waits
+// until the commit is durable. A caller that must keep the order of one
+// connection's requests calls these methods in that order and waits
+// afterwards.
+type Service struct {
+	cfg ServiceConfig
+	log *slog.Logger
+
+	// mu guards c, wal, appended and the compaction of wal. Lock order:
+	// mu before the storage.Log's own lock.
+	mu       sync.Mutex
+	c        *Coordinator
+	wal      *storage.Log
+	appended int  // records appended since the log was last rewritten
+	dirty    bool // appended since the last Sync by the ticker
+	closed   bool
+
+	stop chan struct{}
+	wg   sync.WaitGroup
+}
+
+// Open replays the log in cfg.Dir (creating it if needed), rewrites it with
+// only the live records, and starts the ticking goroutine, which Close
+// stops.
+func Open(cfg ServiceConfig) (*Service, error) {
+	if cfg.Dir == "" {
+		return nil, errors.New("group: ServiceConfig.Dir is empty: set the directory of the offsets log")
+	}
+	if err := cfg.Group.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.FS == nil {
+		cfg.FS = vfs.Default
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = SystemClock{}
+	}
+	if cfg.TickInterval <= 0 {
+		cfg.TickInterval = 100 * time.Millisecond
+	}
+	if cfg.CompactAfter <= 0 {
+		cfg.CompactAfter = 50000
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Service{
+		cfg:  cfg,
+		log:  cfg.Logger,
+		c:    New(cfg.Group, cfg.Clock, cfg.Logger),
+		stop: make(chan struct{}),
+	}
+	if err := s.recoverRename(); err != nil {
+		return nil, err
+	}
+	wal, err := s.openLog(cfg.Dir)
+	if err != nil {
+		return nil, err
+	}
+	n, err := replay(wal, s.c.Restore)
+	if err != nil {
+		_ = wal.Close()
+		return nil, fmt.Errorf("group: replay %s: %w", cfg.Dir, err)
+	}
+	s.wal = wal
+	s.log.Info("group coordinator loaded", "dir", cfg.Dir, "records", n, "groups", len(s.c.groups))
+	if n > 0 {
+		if err := s.compactLocked(); err != nil {
+			_ = s.wal.Close()
+			return nil, err
+		}
+	}
+	s.wg.Add(1)
+	go s.run()
+	return s, nil
+}
+
+func (s *Service) openLog(dir string) (*storage.Log, error) {
+	l, err := storage.Open(dir, storage.Options{FS: s.cfg.FS, Logger: s.log, RetentionMs: -1})
+	if err != nil {
+		return nil, fmt.Errorf("group: open offsets log: %w", err)
+	}
+	return l, nil
+}
+
+// replay feeds every record of l to fn and returns how many there were.
+func replay(l *storage.Log, fn func(key, value []byte) error) (int, error) {
+	n := 0
+	off := l.StartOffset()
+	for {
+		data, err := l.Read(off, 1<<20)
+		if err != nil {
+			return n, err
+		}
+		if len(data) == 0 {
+			return n, nil
+		}
+		batches, err := record.Split(data)
+		if err != nil {
+			return n, err
+		}
+		for _, b := range batches {
+			h, err := record.ParseHeader(b)
+			if err != nil {
+				return n, err
+			}
+			for r, err := range record.Records(b) {
+				if err != nil {
+					return n, fmt.Errorf("batch at offset %d: %w", h.BaseOffset, err)
+				}
+				if err := fn(r.Key, r.Value); err != nil {
+					return n, fmt.Errorf("record at offset %d: %w", r.Offset, err)
+				}
+				n++
+			}
+			off = h.LastOffset() + 1
+		}
+	}
+}
+
+// run ticks the coordinator and compacts the log when it has grown.
+func (s *Service) run() {
+	defer s.wg.Done()
+	t := time.NewTicker(s.cfg.TickInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+		}
+		s.mu.Lock()
+		s.c.Tick()
+		s.flushLocked()
+		dirty := s.dirty
+		s.dirty = false
+		if s.appended >= s.cfg.CompactAfter {
+			if err := s.compactLocked(); err != nil {
+				s.log.Error("compact offsets log", "err", err)
+				s.appended = 0 // try again after as many more
+			}
+		}
+		wal := s.wal
+		s.mu.Unlock()
+		if dirty {
+			if err := wal.Sync(context.Background(), wal.EndOffset()); err != nil {
+				s.log.Error("sync offsets log", "err", err)
+			}
+		}
+	}
+}
+
+// flushLocked appends the coordinator's queued records as one batch and
+// returns the offset after it. s.mu held.
+func (s *Service) flushLocked() (int64, error) {
+	recs := s.c.TakeRecords()
+	if len(recs) == 0 {
+		return s.wal.EndOffset(), nil
+	}
+	now := s.cfg.Clock.Now().UnixMilli()
+	rs := make([]record.Record, len(recs))
+	for i, r := range recs {
+		rs[i] = record.Record{Timestamp: now, Key: r.Key, Value: r.Value}
+	}
+	batch, err := record.Build(0, rs...)
+	if err != nil {
+		return 0, fmt.Errorf("group: encode %d records: %w", len(recs), err)
+	}
+	res, err := s.wal.Append(batch)
+	if err != nil {
+		s.log.Error("append to offsets log", "err", err, "records", len(recs))
+		return 0, fmt.Errorf("group: append to offsets log: %w", err)
+	}
+	s.appended += len(recs)
+	s.dirty = true
+	return res.LastOffset + 1, nil
+}
+
+// Compaction writes the live records to <dir>.compact, then swaps
+// directories: dir -> <dir>.old, <dir>.compact -> dir, and removes
+// <dir>.old. recoverRename finishes or undoes a swap a crash interrupted.
+func (s *Service) recoverRename() error {
+	fs, dir := s.cfg.FS, s.cfg.Dir
+	_, errDir := fs.Stat(dir)
+	_, errNew := fs.Stat(dir + ".compact")
+	if errDir != nil && errNew == nil {
+		// Crashed between the two renames: the new log is complete.
+		if err := fs.Rename(dir+".compact", dir); err != nil {
+			return fmt.Errorf("group: finish compaction of %s: %w", dir, err)
+		}
+	}
+	if err := fs.RemoveAll(dir + ".compact"); err != nil {
+		return fmt.Errorf("group: remove unfinished compaction of %s: %w", dir, err)
+	}
+	if err := fs.RemoveAll(dir + ".old"); err != nil {
+		return fmt.Errorf("group: remove old offsets log %s.old: %w", dir, err)
+	}
+	return nil
+}
+
+// compactLocked rewrites the log with the coordinator's snapshot. s.mu held.
+func (s *Service) compactLocked() error {
+	if _, err := s.flushLocked(); err != nil {
+		return err
+	}
+	dir, tmp := s.cfg.Dir, s.cfg.Dir+".compact"
+	if err := s.cfg.FS.RemoveAll(tmp); err != nil {
+		return fmt.Errorf("group: compact: %w", err)
+	}
+	fresh, err := s.openLog(tmp)
+	if err != nil {
+		return err
+	}
+	snap := s.c.Snapshot()
+	now := s.cfg.Clock.Now().UnixMilli()
+	for len(snap) > 0 {
+		n := min(len(snap), 500)
+		rs := make([]record.Record, n)
+		for i, r := range snap[:n] {
+			rs[i] = record.Record{Timestamp: now, Key: r.Key, Value: r.Value}
+		}
+		snap = snap[n:]
+		batch, err := record.Build(0, rs...)
+		if err == nil {
+			_, err = fresh.Append(batch)
+		}
+		if err != nil {
+			_ = fresh.Close()
+			return fmt.Errorf("group: compact: write %s: %w", tmp, err)
+		}
+	}
+	if err := fresh.Sync(context.Background(), fresh.EndOffset()); err != nil {
+		_ = fresh.Close()
+		return fmt.Errorf("group: compact: sync %s: %w", tmp, err)
+	}
+	if err := fresh.Close(); err != nil {
+		return fmt.Errorf("group: compact: close %s: %w", tmp, err)
+	}
+	if err := s.wal.Close(); err != nil {
+		return fmt.Errorf("group: compact: close %s: %w", dir, err)
+	}
+	swap := func() error {
+		if err := s.cfg.FS.Rename(dir, dir+".old"); err != nil {
+			return err
+		}
+		if err := s.cfg.FS.Rename(tmp, dir); err != nil {
+			return err
+		}
+		return s.cfg.FS.RemoveAll(dir + ".old")
+	}
+	swapErr := swap()
+	if swapErr != nil {
+		if err := s.recoverRename(); err != nil {
+			s.log.Error("compact offsets log: recover", "err", err)
+		}
+	}
+	wal, err := s.openLog(dir)
+	if err != nil {
+		return errors.Join(swapErr, err)
+	}
+	s.wal = wal
+	s.appended = 0
+	if swapErr != nil {
+		return fmt.Errorf("group: compact: swap logs: %w", swapErr)
+	}
+	s.log.Info("offsets log compacted", "dir", dir, "records", wal.EndOffset())
+	return nil
+}
+
+// Close stops the ticker and closes the log. Pending JoinGroup and
+// SyncGroup responses are never sent; callers stop waiting on their
+// connection's context.
+func (s *Service) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	close(s.stop)
+	s.mu.Unlock()
+	s.wg.Wait()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, err := s.flushLocked()
+	return errors.Join(err, s.wal.Close())
+}
+
+// do runs fn with the coordinator and appends what it queued.
+func (s *Service) do(fn func(c *Coordinator)) (int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	fn(s.c)
+	if s.closed {
+		return 0, errors.New("group: coordinator closed")
+	}
+	return s.flushLocked()
+}
+
+// JoinGroup hands req to the coordinator; the channel receives the
+// response when the join completes.
+func (s *Service) JoinGroup(req *kmsg.JoinGroupRequest, client Client) <-chan *kmsg.JoinGroupResponse {
+	ch := make(chan *kmsg.JoinGroupResponse, 1)
+	_, _ = s.do(func(c *Coordinator) {
+		c.JoinGroup(req, client, func(r *kmsg.JoinGroupResponse) { ch <- r })
+	})
+	return ch
+}
+
+// SyncGroup hands req to the coordinator; the channel receives the
+// response when the leader's assignment is known.
+func (s *Service) SyncGroup(req *kmsg.SyncGroupRequest) <-chan *kmsg.SyncGroupResponse {
+	ch := make(chan *kmsg.SyncGroupResponse, 1)
+	_, _ = s.do(func(c *Coordinator) {
+		c.SyncGroup(req, func(r *kmsg.SyncGroupResponse) { ch <- r })
+	})
+	return ch
+}
+
+// Heartbeat answers a Heartbeat request.
+func (s *Service) Heartbeat(req *kmsg.HeartbeatRequest) *kmsg.HeartbeatResponse {
+	var resp *kmsg.HeartbeatResponse
+	_, _ = s.do(func(c *Coordinator) { resp = c.Heartbeat(req) })
+	return resp
+}
+
+// LeaveGroup answers a LeaveGroup request.
+func (s *Service) LeaveGroup(req *kmsg.LeaveGroupRequest) *kmsg.LeaveGroupResponse {
+	var resp *kmsg.LeaveGroupResponse
+	_, _ = s.do(func(c *Coordinator) { resp = c.LeaveGroup(req) })
+	return resp
+}
+
+// OffsetCommit applies req and appends the commits to the log at once (so
+// that commits keep the order they were made in); the returned function
+// waits until they are durable and returns the response. If the log cannot
+// take them, every accepted partition gets KAFKA_STORAGE_ERROR.
+func (s *Service) OffsetCommit(req *kmsg.OffsetCommitRequest) func(ctx context.Context) *kmsg.OffsetCommitResponse {
+	var resp *kmsg.OffsetCommitResponse
+	upTo, err := s.do(func(c *Coordinator) { resp = c.OffsetCommit(req) })
+	s.mu.Lock()
+	wal := s.wal
+	s.mu.Unlock()
+	return func(ctx context.Context) *kmsg.OffsetCommitResponse {
+		if err == nil {
+			err = wal.Sync(ctx, upTo)
+		}
+		if err != nil {
+			s.log.Error("offset commit not durable", "group", req.Group, "err", err)
+			for i := range resp.Topics {
+				for j := range resp.Topics[i].Partitions {
+					if resp.Topics[i].Partitions[j].ErrorCode == 0 {
+						resp.Topics[i].Partitions[j].ErrorCode = kerr.KafkaStorageError.Code
+					}
+				}
+			}
+		}
+		return resp
+	}
+}
+
+// OffsetFetch answers an OffsetFetch request.
+func (s *Service) OffsetFetch(req *kmsg.OffsetFetchRequest) *kmsg.OffsetFetchResponse {
+	var resp *kmsg.OffsetFetchResponse
+	_, _ = s.do(func(c *Coordinator) { resp = c.OffsetFetch(req) })
+	return resp
+}
+
+// OffsetDelete answers an OffsetDelete request.
+func (s *Service) OffsetDelete(req *kmsg.OffsetDeleteRequest) *kmsg.OffsetDeleteResponse {
+	var resp *kmsg.OffsetDeleteResponse
+	_, _ = s.do(func(c *Coordinator) { resp = c.OffsetDelete(req) })
+	return resp
+}
+
+// DescribeGroups answers a DescribeGroups request.
+func (s *Service) DescribeGroups(req *kmsg.DescribeGroupsRequest) *kmsg.DescribeGroupsResponse {
+	var resp *kmsg.DescribeGroupsResponse
+	_, _ = s.do(func(c *Coordinator) { resp = c.DescribeGroups(req) })
+	return resp
+}
+
+// ListGroups answers a ListGroups request.
+func (s *Service) ListGroups(req *kmsg.ListGroupsRequest) *kmsg.ListGroupsResponse {
+	var resp *kmsg.ListGroupsResponse
+	_, _ = s.do(func(c *Coordinator) { resp = c.ListGroups(req) })
+	return resp
+}
+
+// DeleteGroups answers a DeleteGroups request.
+func (s *Service) DeleteGroups(req *kmsg.DeleteGroupsRequest) *kmsg.DeleteGroupsResponse {
+	var resp *kmsg.DeleteGroupsResponse
+	_, _ = s.do(func(c *Coordinator) { resp = c.DeleteGroups(req) })
+	return resp
+}
