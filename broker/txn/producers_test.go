@@ -181,7 +181,7 @@ func TestSnapshotIgnoredWhenLogLostItsTail(t *testing.T) {
 	}
 	copyDir(t, logDir, saved)
 	l, _ = storage.Open(logDir, storage.Options{})
-	produce(t, st, l, 7, 2, 2) // lost in the "crash" below
+	produce(t, st, l, 7, 2, 2)        // lost in the "crash" below
 	if err := p.Close(); err != nil { // snapshot remembers seq 2-3
 		t.Fatal(err)
 	}
