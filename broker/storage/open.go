@@ -56,10 +56,13 @@ func Open(dir string, opts Options) (*Log, error) {
 	if l.start > end {
 		// The start offset was made durable but appends below it were
 		// lost in a crash: continue from the start offset.
+		l.logger.Warn("log start offset is past the recovered end; continuing from it", "dir", dir, "start", l.start, "end", end)
 		if err := l.roll(l.start); err != nil {
 			return nil, l.abandon(err)
 		}
-		l.dropFirst(len(l.segments) - 1)
+		if err := l.removeSegments(l.dropFirst(len(l.segments) - 1)); err != nil {
+			return nil, l.abandon(err)
+		}
 	}
 	for _, s := range l.segments {
 		l.size += s.size
