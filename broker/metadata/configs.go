@@ -2,8 +2,10 @@ package metadata
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -48,7 +50,7 @@ type TopicDefaults struct {
 	// larger than this. -1 (the default) means no size limit.
 	RetentionBytes int64 `yaml:"retention.bytes"`
 	// SegmentBytes rolls a new segment when the active one would grow past
-	// this. Default 1073741824 (1 GiB); at least 14 (one batch header).
+	// this. Default 1073741824 (1 GiB); at least 1024.
 	SegmentBytes int64 `yaml:"segment.bytes"`
 	// SegmentMs rolls a new segment when the active one's first batch is
 	// older than this. Default 604800000 (7 days).
@@ -158,9 +160,9 @@ type configSpec struct {
 var configSpecs = map[string]configSpec{
 	RetentionMs:          {min: -1, max: 1<<63 - 1, doc: "how long to keep closed segments, in ms; -1 forever"},
 	RetentionBytes:       {min: -1, max: 1<<63 - 1, doc: "largest size of a partition before old segments are deleted; -1 unlimited"},
-	SegmentBytes:         {min: 14, max: 1<<31 - 1, doc: "size at which a segment is rolled"},
+	SegmentBytes:         {min: 1024, max: 1<<31 - 1, doc: "size at which a segment is rolled"},
 	SegmentMs:            {min: 1, max: 1<<63 - 1, doc: "age at which a segment is rolled, in ms"},
-	MaxMessageBytes:      {min: 0, max: 1<<31 - 1, doc: "largest record batch a produce may carry"},
+	MaxMessageBytes:      {min: 1, max: 1<<31 - 1, doc: "largest record batch a produce may carry"},
 	MessageTimestampType: {enum: []string{CreateTime, LogAppendTime}, doc: "CreateTime or LogAppendTime"},
 	CleanupPolicy:        {enum: []string{CleanupDelete}, doc: "delete (compact is not implemented yet)"},
 }
@@ -193,7 +195,7 @@ func ValidateConfig(key, value string) error {
 		return &ConfigError{Key: key, Reason: "unknown topic config; supported: " + fmt.Sprint(ConfigNames())}
 	}
 	if spec.enum != nil {
-		if key == CleanupPolicy && value == CleanupCompact {
+		if key == CleanupPolicy && slices.Contains(strings.Split(value, ","), CleanupCompact) {
 			return &ConfigError{Key: key, Reason: "compaction is not implemented yet; use cleanup.policy=delete"}
 		}
 		for _, v := range spec.enum {

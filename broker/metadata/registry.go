@@ -61,6 +61,7 @@ type Registry struct {
 	byID      map[TopicID]string
 	clusterID string
 	closed    bool
+	created   bool // the cluster id was created by this Open
 }
 
 // entry is the journal value of one topic (JSON). The journal key is
@@ -94,6 +95,7 @@ func newRegistry(j journal) (*Registry, error) {
 			return nil, fmt.Errorf("metadata: write cluster id: %w", err)
 		}
 		r.clusterID = cid
+		r.created = true
 	}
 	return r, nil
 }
@@ -146,6 +148,10 @@ func (r *Registry) write(name string, t *Topic) error {
 	}
 	return r.apply(string(key), value)
 }
+
+// Created reports whether the registry was empty when opened: this data
+// directory had no metadata yet and got a new cluster id.
+func (r *Registry) Created() bool { return r.created }
 
 // ClusterID returns the id this data directory was given when first used.
 func (r *Registry) ClusterID() string {

@@ -33,7 +33,7 @@ import (
 
 func (s *Server) handleMetadata(_ context.Context, r *Request) (Reply, error) {
 	req := r.Msg.(*kmsg.MetadataRequest)
-	resp := req.ResponseKind().(*kmsg.MetadataResponse)
+	resp := response[*kmsg.MetadataResponse](r)
 	host, port := s.advertisedHostPort()
 	resp.Brokers = []kmsg.MetadataResponseBroker{{NodeID: nodeID, Host: host, Port: port}}
 	cid := s.reg.ClusterID()

@@ -23,7 +23,7 @@ import (
 // retries with a version from that list.
 
 func (s *Server) handleApiVersions(_ context.Context, r *Request) (Reply, error) {
-	resp := r.Msg.ResponseKind().(*kmsg.ApiVersionsResponse)
+	resp := response[*kmsg.ApiVersionsResponse](r)
 	resp.ApiKeys = s.advertisedKeys()
 	return respond(resp), nil
 }

@@ -28,7 +28,7 @@ import (
 
 func (s *Server) handleCreateTopics(_ context.Context, r *Request) (Reply, error) {
 	req := r.Msg.(*kmsg.CreateTopicsRequest)
-	resp := req.ResponseKind().(*kmsg.CreateTopicsResponse)
+	resp := response[*kmsg.CreateTopicsResponse](r)
 	seen := map[string]int{}
 	for _, rt := range req.Topics {
 		seen[rt.Topic]++

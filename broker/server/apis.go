@@ -15,8 +15,19 @@ const (
 // and add one line here.
 func (s *Server) apiTable() map[int16]api {
 	return map[int16]api{
+		0:  {min: 3, max: 9, handle: s.handleProduce},
+		1:  {min: 4, max: 12, handle: s.handleFetch},
+		2:  {min: 0, max: 6, handle: s.handleListOffsets},
 		3:  {min: 0, max: 11, handle: s.handleMetadata},
 		18: {min: 0, max: 3, handle: s.handleApiVersions},
 		19: {min: 0, max: 7, handle: s.handleCreateTopics},
+		20: {min: 0, max: 6, handle: s.handleDeleteTopics},
+		21: {min: 0, max: 2, handle: s.handleDeleteRecords},
+		32: {min: 0, max: 4, handle: s.handleDescribeConfigs},
+		33: {min: 0, max: 2, handle: s.handleAlterConfigs},
+		35: {min: 0, max: 2, handle: s.handleDescribeLogDirs},
+		37: {min: 0, max: 3, handle: s.handleCreatePartitions},
+		44: {min: 0, max: 1, handle: s.handleIncrementalAlterConfigs},
+		60: {min: 0, max: 0, handle: s.handleDescribeCluster},
 	}
 }

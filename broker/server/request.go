@@ -138,3 +138,15 @@ func appendResponse(dst []byte, corr int32, resp kmsg.Response) []byte {
 	binary.BigEndian.PutUint32(dst[start:], uint32(len(dst)-start-4))
 	return dst
 }
+
+// response returns the empty response to r, at r's version, with kmsg's
+// field defaults applied (ControllerID -1, authorized operations "not
+// computed", ...).
+func response[T kmsg.Response](r *Request) T {
+	resp := r.Msg.ResponseKind()
+	if d, ok := resp.(interface{ Default() }); ok {
+		d.Default()
+	}
+	resp.SetVersion(r.Version)
+	return resp.(T)
+}

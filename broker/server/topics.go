@@ -163,8 +163,9 @@ func (s *Server) setTopicConfigs(name string, configs map[string]string, validat
 		return err
 	}
 	ts := &topicState{meta: t, settings: s.cfg.TopicDefaults.Settings(t.Configs), parts: old.parts}
+	opts := s.logOptions(ts.settings)
 	for _, p := range ts.parts {
-		if err := p.applySettings(ts.settings); err != nil {
+		if err := p.applySettings(opts); err != nil {
 			return err
 		}
 	}
