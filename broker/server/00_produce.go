@@ -128,9 +128,9 @@ func (s *Server) produceTo(topic string, index int32, records []byte) (storage.A
 	}
 	var first storage.AppendResult
 	for i, b := range batches {
-		res, err := p.log.Append(b)
+		res, err := s.appendChecked(p, b) // idempotence checks: 22_init_producer_id.go
 		if err != nil {
-			return storage.AppendResult{}, nil, storageErr(err)
+			return storage.AppendResult{}, nil, err
 		}
 		if i == 0 {
 			first = res

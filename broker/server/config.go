@@ -45,6 +45,10 @@ type Config struct {
 	// TopicDefaults apply to every topic that does not set the config
 	// itself. Default: Kafka's (metadata.DefaultTopicDefaults).
 	TopicDefaults metadata.TopicDefaults `yaml:"topic-defaults"`
+	// GroupInitialRebalanceDelay is Kafka's
+	// group.initial.rebalance.delay.ms: how long the first rebalance of an
+	// empty consumer group waits for more members. Default 0 (no delay).
+	GroupInitialRebalanceDelay time.Duration `yaml:"group-initial-rebalance-delay"`
 }
 
 // DefaultConfig returns the configuration `millstream broker` runs with when
@@ -94,6 +98,9 @@ func (c *Config) Validate() error {
 	}
 	if c.RetentionCheckInterval <= 0 {
 		errs = append(errs, fmt.Errorf("retention-check-interval %s: must be positive, e.g. 1m", c.RetentionCheckInterval))
+	}
+	if c.GroupInitialRebalanceDelay < 0 {
+		errs = append(errs, fmt.Errorf("group-initial-rebalance-delay %s: must not be negative; 0 means no delay", c.GroupInitialRebalanceDelay))
 	}
 	if c.ShutdownTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("shutdown-timeout %s: must be positive, e.g. 10s", c.ShutdownTimeout))

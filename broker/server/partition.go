@@ -113,7 +113,7 @@ func (s *Server) openStorage(ctx context.Context) error {
 		}
 		s.topics[t.Name] = ts
 	}
-	return nil
+	return s.openCoordinators()
 }
 
 // sweepOrphans deletes partition directories that the registry does not
@@ -161,7 +161,7 @@ func looksLikePartition(name string) bool {
 
 // closeStorage closes every partition log and the registry.
 func (s *Server) closeStorage() error {
-	var errs []error
+	errs := []error{s.closeCoordinators()}
 	s.topicsMu.Lock()
 	for _, t := range s.topics {
 		for _, p := range t.parts {

@@ -23,6 +23,9 @@ type Server struct {
 	apis map[int16]api
 
 	reg *metadata.Registry
+	// coord is the group coordinator and the producer state
+	// (10_find_coordinator.go).
+	coord coordinators
 
 	// topicsMu guards topics. Lock order: topicsMu before the registry's
 	// own lock (the registry never calls back).
