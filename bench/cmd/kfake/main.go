@@ -6,7 +6,9 @@
 //
 // With port 0 the node listens on a random port; the address it bound is
 // printed on stdout and, with --addr-file, written to that file once the node
-// accepts connections. SIGINT or SIGTERM stops it.
+// accepts connections. kfake keeps every record in memory; for long runs give
+// the topic a retention.bytes config and --retention-check. SIGINT or SIGTERM
+// stops it.
 package main
 
 import (
@@ -19,6 +21,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kfake"
 )
@@ -41,6 +44,8 @@ func run(args []string) error {
 	addr := fs.String("addr", "127.0.0.1:9092", "host:port to listen on (port 0: a random port)")
 	addrFile := fs.String("addr-file", "", "write the bound address to this file once listening")
 	partitions := fs.Int("partitions", 1, "partitions of auto-created topics and of --topic topics")
+	retentionCheck := fs.Duration("retention-check", 0,
+		"apply topics' retention.ms and retention.bytes this often (0: never), to bound memory in long runs")
 	var topics topicList
 	fs.Var(&topics, "topic", "create this topic at start (repeatable)")
 	if err := fs.Parse(args); err != nil {
@@ -94,6 +99,17 @@ func run(args []string) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if *retentionCheck > 0 {
+		t := time.NewTicker(*retentionCheck)
+		defer t.Stop()
+		for ctx.Err() == nil {
+			select {
+			case <-t.C:
+				c.ApplyRetention()
+			case <-ctx.Done():
+			}
+		}
+	}
 	<-ctx.Done()
 	if !errors.Is(context.Cause(ctx), context.Canceled) {
 		return context.Cause(ctx)
