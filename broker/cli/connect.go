@@ -101,7 +101,7 @@ func (o ConnOptions) NewClient(ctx context.Context, extra ...kgo.Opt) (*kgo.Clie
 	}
 	pctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
-	if err := cl.Ping(pctx); err != nil {
+	if err := ping(pctx, cl); err != nil {
 		cl.Close()
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
@@ -109,6 +109,21 @@ func (o ConnOptions) NewClient(ctx context.Context, extra ...kgo.Opt) (*kgo.Clie
 		return nil, unreachable(ctx, o, err)
 	}
 	return cl, nil
+}
+
+// ping is cl.Ping bounded by ctx: kgo's connection handshake waits for its
+// own timeouts, not for the context, when a server accepts a connection and
+// then says nothing.
+func ping(ctx context.Context, cl *kgo.Client) error {
+	done := make(chan error, 1)
+	go func() { done <- cl.Ping(ctx) }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		// The goroutine ends when the caller closes cl.
+		return ctx.Err()
+	}
 }
 
 // unreachable explains why Ping failed: a dial error names the address and
