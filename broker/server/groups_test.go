@@ -115,7 +115,7 @@ func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 
 func TestConsumerGroupSharesPartitionsAndRebalances(t *testing.T) {
 	for name, bal := range map[string]kgo.GroupBalancer{
-		"range":             kgo.RangeBalancer(),
+		"range":              kgo.RangeBalancer(),
 		"cooperative-sticky": kgo.CooperativeStickyBalancer(),
 	} {
 		t.Run(name, func(t *testing.T) {
