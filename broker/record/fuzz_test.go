@@ -14,7 +14,11 @@ func seeds(f *testing.F) [][]byte {
 	b := kmsgBatch(f, 0, sampleRecords(1, 2)...)
 	c, _ := record.Build(5, record.Record{Key: []byte("k"), Value: []byte("v"), Timestamp: 3})
 	d := kmsgBatch(f, 2, sampleRecords(2, 3)...)
-	return append(realBatches(f), a, b, c, d, slices.Concat(a, c), a[:30])
+	out := [][]byte{a, b, c, d, slices.Concat(a, c), a[:30]}
+	for _, r := range realBatches(f) {
+		out = append(out, r)
+	}
+	return out
 }
 
 func FuzzValidate(f *testing.F) {
