@@ -30,13 +30,15 @@ type App struct {
 	bridgeBindings []string
 
 	// mu guards everything below.
-	mu       sync.Mutex
-	handlers []Handler
-	units    []*unit
-	byName   map[string]*unit // binding name -> unit
-	bridge   *Bridge
-	started  bool
-	stopped  bool
+	mu         sync.Mutex
+	handlers   []Handler
+	units      []*unit
+	byName     map[string]*unit // binding name -> unit
+	bridge     *Bridge
+	prepared   bool
+	prepareErr error
+	started    bool
+	stopped    bool
 }
 
 // Option configures an [App].
@@ -96,8 +98,8 @@ func (a *App) Config() Config { return a.cfg }
 func (a *App) Register(hs ...Handler) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if a.started {
-		return fmt.Errorf("stream: register %s: the application is already started", names(hs))
+	if a.prepared {
+		return fmt.Errorf("stream: register %s: the application is already prepared or started", names(hs))
 	}
 	for _, h := range hs {
 		if h == nil || h.stage() == nil {
@@ -132,17 +134,55 @@ func (a *App) Binder(name string) (Binder, bool) {
 	return b, ok
 }
 
+// BinderNames lists the names of the registered binders, sorted.
+func (a *App) BinderNames() []string { return a.binderNames() }
+
 // Codecs returns the application's codecs.
 func (a *App) Codecs() *cloudevent.Codecs { return a.codecs }
 
 // Bridge returns the application's bridge, to send to any destination.
 func (a *App) Bridge() *Bridge { return a.bridge }
 
-// Start checks the configuration against the registered handlers and
-// binders, then starts every binding whose auto-startup is true. On error
-// nothing is left running. Start may be called once.
+// Prepare checks the configuration against the registered handlers and
+// binders and resolves the bindings, without starting anything: afterwards
+// [App.Bindings] lists them, stopped. Start calls it when it was not called.
+// Calling it again returns the first result.
+func (a *App) Prepare() error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.prepareLocked()
+}
+
+func (a *App) prepareLocked() error {
+	if a.prepared {
+		return a.prepareErr
+	}
+	a.prepared = true
+	a.prepareErr = func() error {
+		if err := a.cfg.Validate(); err != nil {
+			return fmt.Errorf("stream: invalid configuration: %w", err)
+		}
+		units, err := a.resolve()
+		if err != nil {
+			return fmt.Errorf("stream: invalid configuration: %w", err)
+		}
+		a.units = units
+		a.byName = make(map[string]*unit)
+		for _, u := range units {
+			for _, n := range u.bindingNames() {
+				a.byName[n] = u
+			}
+		}
+		return nil
+	}()
+	return a.prepareErr
+}
+
+// Start prepares the application (see [App.Prepare]) and starts every
+// binding whose auto-startup is true. On error nothing is left running.
+// Start may be called once.
 func (a *App) Start(ctx context.Context) error {
-	units, err := a.prepare()
+	units, err := a.begin()
 	if err != nil {
 		return err
 	}
@@ -158,8 +198,8 @@ func (a *App) Start(ctx context.Context) error {
 	return nil
 }
 
-// prepare resolves the units and marks the application started.
-func (a *App) prepare() ([]*unit, error) {
+// begin prepares the application and marks it started.
+func (a *App) begin() ([]*unit, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.started {
@@ -168,22 +208,11 @@ func (a *App) prepare() ([]*unit, error) {
 	if a.stopped {
 		return nil, fmt.Errorf("stream: start: %w", ErrClosed)
 	}
-	if err := a.cfg.Validate(); err != nil {
-		return nil, fmt.Errorf("stream: invalid configuration: %w", err)
-	}
-	units, err := a.resolve()
-	if err != nil {
-		return nil, fmt.Errorf("stream: invalid configuration: %w", err)
-	}
-	a.units = units
-	a.byName = make(map[string]*unit)
-	for _, u := range units {
-		for _, n := range u.bindingNames() {
-			a.byName[n] = u
-		}
+	if err := a.prepareLocked(); err != nil {
+		return nil, err
 	}
 	a.started = true
-	return units, nil
+	return a.units, nil
 }
 
 // Stop stops every binding, waiting for in-flight messages (up to

@@ -312,10 +312,8 @@ func (c *Config) Validate() error {
 		binderNames = append(binderNames, name)
 	}
 	slices.Sort(binderNames)
-	if c.DefaultBinder != "" && len(c.Binders) > 0 && c.Binders[c.DefaultBinder] == nil {
-		if _, ok := c.Binders[c.DefaultBinder]; !ok {
-			errs = append(errs, fmt.Errorf("millstream.default-binder: unknown binder %q; configured binders: %s", c.DefaultBinder, strings.Join(binderNames, ", ")))
-		}
+	if _, ok := c.Binders[c.DefaultBinder]; c.DefaultBinder != "" && len(c.Binders) > 0 && !ok {
+		errs = append(errs, fmt.Errorf("millstream.default-binder: unknown binder %q; configured binders: %s", c.DefaultBinder, strings.Join(binderNames, ", ")))
 	}
 	names := make([]string, 0, len(c.Bindings))
 	for name := range c.Bindings {
@@ -387,7 +385,11 @@ func (p BindingProperties) validate(prefix string) error {
 		bad("start-offset", "%q is not earliest or latest", p.StartOffset)
 	}
 	if p.ContentType != "" {
-		if _, _, err := mime.ParseMediaType(p.ContentType); err != nil {
+		mt, _, err := mime.ParseMediaType(p.ContentType)
+		if err == nil && !strings.Contains(mt, "/") {
+			err = errors.New("no type/subtype")
+		}
+		if err != nil {
 			bad("content-type", "%q is not a media type (%v); use e.g. application/json", p.ContentType, err)
 		}
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"log/slog"
 	"strconv"
-	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
@@ -45,7 +44,6 @@ func (u *unit) middlewares() []message.HandlerMiddleware {
 		ShouldRetry: func(rp middleware.RetryParams) bool {
 			return !IsPermanent(rp.Err) && !errors.Is(rp.Err, context.Canceled)
 		},
-		OnRetryHook: func(int, time.Duration) { u.app.metrics.Retry(u.inName) },
 	}
 	return []message.HandlerMiddleware{
 		u.gateMiddleware,
@@ -69,7 +67,9 @@ func (u *unit) gateMiddleware(h message.HandlerFunc) message.HandlerFunc {
 func (u *unit) countMiddleware(h message.HandlerFunc) message.HandlerFunc {
 	return func(msg *message.Message) ([]*message.Message, error) {
 		if n, ok := msg.Context().Value(attemptsKey{}).(*int); ok {
-			*n++
+			if *n++; *n > 1 {
+				u.app.metrics.Retry(u.inName)
+			}
 		}
 		return h(msg)
 	}

@@ -31,7 +31,7 @@ type BindingInfo struct {
 }
 
 // Bindings describes every bound binding, sorted by name. It is empty before
-// Start.
+// Prepare or Start.
 func (a *App) Bindings() []BindingInfo {
 	a.mu.Lock()
 	units := a.units
@@ -93,7 +93,7 @@ func (a *App) SetState(ctx context.Context, name string, s State) error {
 func (a *App) unitOf(name string) (*unit, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if !a.started {
+	if !a.prepared {
 		return nil, fmt.Errorf("stream: binding %s: %w", name, ErrNotStarted)
 	}
 	u, ok := a.byName[name]

@@ -36,9 +36,10 @@ type HarnessOption func(*Harness)
 // WithTimeout sets how long Receive waits (default [DefaultTimeout]).
 func WithTimeout(d time.Duration) HarnessOption { return func(h *Harness) { h.timeout = d } }
 
-// Run starts app, listens on each of its output bindings and on the
-// dead-letter destination of each input binding with dlq on, and stops the
-// application when the test ends. It fails the test if the application does
+// Run prepares app, listens on each of its output bindings and on the
+// dead-letter destination of each input binding with dlq on, then starts the
+// application (so that nothing sent is missed) and stops it when the test
+// ends. It fails the test if the application does
 // not start.
 func Run(t testing.TB, app *stream.App, opts ...HarnessOption) *Harness {
 	t.Helper()
@@ -46,9 +47,8 @@ func Run(t testing.TB, app *stream.App, opts ...HarnessOption) *Harness {
 	for _, o := range opts {
 		o(h)
 	}
-	ctx := t.Context()
-	if err := app.Start(ctx); err != nil {
-		t.Fatalf("streamtest: start: %v", err)
+	if err := app.Prepare(); err != nil {
+		t.Fatalf("streamtest: %v", err)
 	}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -75,6 +75,9 @@ func Run(t testing.TB, app *stream.App, opts ...HarnessOption) *Harness {
 		if p.DLQ {
 			h.listen(p.DLQDestination, b.Binder, p.DLQDestination)
 		}
+	}
+	if err := app.Start(t.Context()); err != nil {
+		t.Fatalf("streamtest: start: %v", err)
 	}
 	return h
 }
@@ -108,17 +111,11 @@ func (h *Harness) Listen(binder, destination string) {
 }
 
 func (h *Harness) onlyBinder() string {
-	names := map[string]bool{}
-	for _, b := range h.app.Bindings() {
-		names[b.Binder] = true
+	names := h.app.BinderNames()
+	if len(names) != 1 {
+		h.t.Fatalf("streamtest: name the binder to listen on (the application has binders %v)", names)
 	}
-	if len(names) == 1 {
-		for n := range names {
-			return n
-		}
-	}
-	h.t.Fatalf("streamtest: name the binder to listen on (bindings use %d binders)", len(names))
-	return ""
+	return names[0]
 }
 
 func (h *Harness) listen(name, binderName, destination string) {
