@@ -121,6 +121,12 @@ func (r *Registry) apply(key string, value []byte) error {
 	if err := json.Unmarshal(value, &e); err != nil {
 		return fmt.Errorf("topic %q: %w", name, err)
 	}
+	if err := ValidateTopicName(name); err != nil {
+		return err
+	}
+	if e.Partitions < 1 || e.Partitions > MaxPartitions {
+		return fmt.Errorf("topic %q: %w: %d", name, ErrInvalidPartitions, e.Partitions)
+	}
 	raw, err := hex.DecodeString(e.ID)
 	if err != nil || len(raw) != 16 {
 		return fmt.Errorf("topic %q: bad id %q", name, e.ID)
