@@ -13,6 +13,7 @@ import (
 )
 
 func TestTopicsLifecycle(t *testing.T) {
+	t.Parallel()
 	b := brokertest.Start(t)
 	adm := admin(t, b.Addr())
 	ctx := testContext(t)
@@ -68,6 +69,7 @@ func TestTopicsLifecycle(t *testing.T) {
 }
 
 func TestTopicsAlter(t *testing.T) {
+	t.Parallel()
 	b := brokertest.Start(t)
 	adm := admin(t, b.Addr())
 	ctx := testContext(t)
@@ -108,6 +110,7 @@ func TestTopicsAlter(t *testing.T) {
 }
 
 func TestTopicsDelete(t *testing.T) {
+	t.Parallel()
 	b := brokertest.Start(t)
 	adm := admin(t, b.Addr())
 	ctx := testContext(t)
