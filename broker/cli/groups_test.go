@@ -100,7 +100,7 @@ func TestResetOffsets(t *testing.T) {
 	}{
 		{cli.ResetTo{Kind: "earliest"}, 0},
 		{cli.ResetTo{Kind: "shift", Shift: 3}, 3},
-		{cli.ResetTo{Kind: "shift", Shift: -100}, 0}, // clamped to the start
+		{cli.ResetTo{Kind: "shift", Shift: -100}, 0},  // clamped to the start
 		{cli.ResetTo{Kind: "offset", Offset: 99}, 10}, // clamped to the end
 		{cli.ResetTo{Kind: "offset", Offset: 7}, 7},
 		{cli.ResetTo{Kind: "datetime", Time: future}, 10},
