@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"regexp"
 	"strings"
 
 	"github.com/millstream/millstream/broker/server"
@@ -29,6 +30,7 @@ func brokerFlags(fs *pflag.FlagSet, c *server.Config) (configFile, logLevel *str
 	fs.Var(&c.Fsync, "fsync", "durability: always (acks=all waits for fsync), interval=DURATION, or never")
 	fs.DurationVar(&c.RetentionCheckInterval, "retention-check-interval", c.RetentionCheckInterval, "how often retention deletes old segments")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "how long shutdown waits for in-flight requests")
+	fs.DurationVar(&c.GroupInitialRebalanceDelay, "group-initial-rebalance-delay", c.GroupInitialRebalanceDelay, "how long the first rebalance of an empty consumer group waits for more members")
 	d := &c.TopicDefaults
 	fs.Int64Var(&d.RetentionMs, "retention-ms", d.RetentionMs, "default retention.ms of topics (-1: keep forever)")
 	fs.Int64Var(&d.RetentionBytes, "retention-bytes", d.RetentionBytes, "default retention.bytes of each partition (-1: no limit)")
@@ -104,6 +106,9 @@ func brokerConfig(fs *pflag.FlagSet, configFile string, flagged server.Config) (
 	return cfg, nil
 }
 
+// unknownField matches yaml.v3's words for a key KnownFields refused.
+var unknownField = regexp.MustCompile(`field (\S+) not found`)
+
 // loadConfigFile decodes a YAML file over cfg. Unknown keys are errors.
 func loadConfigFile(path string, cfg *server.Config) error {
 	data, err := os.ReadFile(path)
@@ -117,8 +122,9 @@ func loadConfigFile(path string, cfg *server.Config) error {
 			return nil // an empty file changes nothing
 		}
 		msg := strings.ReplaceAll(err.Error(), "yaml: unmarshal errors:\n  ", "")
-		msg = strings.ReplaceAll(msg, " in type server.Config", "")
-		msg = strings.ReplaceAll(msg, " in type metadata.TopicDefaults", " (under topic-defaults)")
+		msg = unknownField.ReplaceAllString(msg, `unknown key "$1"`)
+		msg = strings.ReplaceAll(msg, " in type server.Config", "; the keys are the flag names (millstream broker --help)")
+		msg = strings.ReplaceAll(msg, " in type metadata.TopicDefaults", " under topic-defaults; the keys are the topic config names")
 		return fmt.Errorf("config file %s: %s", path, msg)
 	}
 	return nil
