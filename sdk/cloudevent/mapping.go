@@ -1,12 +1,14 @@
 package cloudevent
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"mime"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/ThreeDotsLabs/watermill"
 	"github.com/ThreeDotsLabs/watermill/message"
@@ -67,6 +69,7 @@ func ToMessage(e event.Event, mode Mode, c Convention) (*message.Message, error)
 	}
 	var msg *message.Message
 	if mode == Structured {
+		e.DataBase64 = needsBase64(e.DataContentType(), e.Data())
 		body, err := json.Marshal(e)
 		if err != nil {
 			return nil, fmt.Errorf("cloudevent: encode structured event %s: %w", e.ID(), err)
@@ -175,7 +178,6 @@ func FromMessage(m *message.Message, c Convention) (event.Event, error) {
 	}
 	setKey(&e, m)
 	e.DataEncoded = m.Payload
-	e.DataBase64 = !isTextual(ct)
 	if err := e.Validate(); err != nil {
 		return event.Event{}, fmt.Errorf("%w: message %s: %w", ErrInvalidEvent, m.UUID, err)
 	}
@@ -224,12 +226,11 @@ func external(m *message.Message, c Convention, ct string) event.Event {
 	e.SetSource(ExternalSource)
 	e.SetType(ExternalType)
 	e.SetTime(time.Now())
-	if ct != "" {
-		e.SetDataContentType(ct)
+	if _, _, err := mime.ParseMediaType(ct); err == nil {
+		e.SetDataContentType(ct) // an unparsable one is left out, not an error
 	}
 	setKey(&e, m)
 	e.DataEncoded = m.Payload
-	e.DataBase64 = !isTextual(ct)
 	return e
 }
 
@@ -250,19 +251,25 @@ func isStructured(ct string) bool {
 	return strings.HasPrefix(ct, StructuredContentType)
 }
 
-// isTextual reports whether data of this content type can sit in a JSON
-// document as text (true for JSON and text/*): structured mode base64-encodes
-// everything else.
-func isTextual(ct string) bool {
-	if ct == "" {
-		return true
+// needsBase64 reports whether data must travel as data_base64 in a
+// structured event, so that its bytes come back exactly: unless it is valid
+// JSON without surrounding white space, of a JSON content type, or valid
+// UTF-8 of a text/* type.
+func needsBase64(ct string, data []byte) bool {
+	if data == nil {
+		return false
 	}
 	mt, _, err := mime.ParseMediaType(ct)
 	if err != nil {
-		return false
+		return true
 	}
-	return mt == "application/json" || strings.HasSuffix(mt, "+json") || strings.HasPrefix(mt, "text/") ||
-		mt == "application/xml" || strings.HasSuffix(mt, "+xml")
+	switch {
+	case mt == JSON || strings.HasSuffix(mt, "+json") || mt == "text/json":
+		return !json.Valid(data) || len(bytes.TrimSpace(data)) != len(data)
+	case strings.HasPrefix(mt, "text/"):
+		return !utf8.Valid(data)
+	}
+	return true
 }
 
 // extensionString renders an extension value in its CloudEvents canonical
