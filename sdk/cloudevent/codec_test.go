@@ -117,7 +117,6 @@ func TestTraceparent(t *testing.T) {
 }
 
 func TestTypeName(t *testing.T) {
-	type local struct{}
 	for _, tc := range []struct {
 		t    reflect.Type
 		want string
