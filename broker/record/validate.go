@@ -32,9 +32,6 @@ func Validate(b []byte) (Header, error) {
 	if err != nil {
 		return h, err
 	}
-	if h.LastOffsetDelta < 0 {
-		return h, fmt.Errorf("record: lastOffsetDelta %d: %w", h.LastOffsetDelta, ErrInvalidRecord)
-	}
 	if h.Compression() != CompressionNone {
 		if h.LastOffsetDelta < h.NumRecords-1 {
 			return h, fmt.Errorf("record: lastOffsetDelta %d for %d records: %w", h.LastOffsetDelta, h.NumRecords, ErrInvalidRecord)
@@ -65,7 +62,8 @@ func Validate(b []byte) (Header, error) {
 // ValidateFrame checks what every batch must satisfy, compressed or not, in
 // constant work per byte and without opening the records: the header, that
 // batchLength matches len(b), the CRC-32C, a positive record count, a known
-// codec and, for uncompressed batches, room for that many records. Storage
+// codec, a lastOffsetDelta that is not negative and, for uncompressed
+// batches, room for that many records. Storage
 // uses it to check batches it serves; [Validate] does this and more.
 func ValidateFrame(b []byte) (Header, error) { return checkFrame(b) }
 
@@ -82,6 +80,9 @@ func checkFrame(b []byte) (Header, error) {
 	}
 	if h.NumRecords <= 0 {
 		return h, fmt.Errorf("record: record count %d: %w", h.NumRecords, ErrInvalidRecord)
+	}
+	if h.LastOffsetDelta < 0 {
+		return h, fmt.Errorf("record: lastOffsetDelta %d: %w", h.LastOffsetDelta, ErrInvalidRecord)
 	}
 	if c := h.Compression(); c > CompressionZstd {
 		return h, fmt.Errorf("record: attributes %#x: %w %d", h.Attributes, ErrUnsupportedCompression, c)

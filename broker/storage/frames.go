@@ -64,6 +64,9 @@ func (fr *frames) header(pos int64) (record.Header, error) {
 	if h.BatchLength < record.HeaderSize-12 || pos+int64(h.Size()) > fr.limit {
 		return h, fr.corrupt(pos, "batch length %d runs past the end of the data at %d", h.BatchLength, fr.limit)
 	}
+	if h.LastOffsetDelta < 0 || h.BaseOffset < 0 || h.LastOffset() < h.BaseOffset {
+		return h, fr.corrupt(pos, "offsets %d + %d", h.BaseOffset, h.LastOffsetDelta)
+	}
 	return h, nil
 }
 
