@@ -334,3 +334,49 @@ func TestOSFileSystem(t *testing.T) {
 		t.Fatalf("directory holds %v", names)
 	}
 }
+
+func TestReadUntilAndBatches(t *testing.T) {
+	e := newEnv(t, storage.Options{})
+	for range 10 {
+		e.append(2, 30) // offsets 0-1, 2-3, ...
+	}
+	data, err := e.log.ReadUntil(0, 1<<20, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	parts, _ := record.Split(data)
+	if len(parts) != 3 { // [0,1] [2,3] [4,5]: the third starts below 5
+		t.Fatalf("ReadUntil(0, 5) = %d batches, want 3", len(parts))
+	}
+	if data, err := e.log.ReadUntil(6, 1<<20, 6); data != nil || err != nil {
+		t.Fatalf("ReadUntil(6, 6) = %d bytes, %v; want nil, nil", len(data), err)
+	}
+	// The batch holding offset is returned when it starts below until.
+	if data, _ := e.log.ReadUntil(5, 1, 6); len(data) == 0 {
+		t.Fatal("ReadUntil(5, 1, 6) returned nothing; the batch [4,5] holds 5")
+	}
+	var got [][]byte
+	for b, err := range e.log.Batches(3) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, b)
+	}
+	if len(got) != 9 || !bytes.Equal(got[0], e.want[1]) || !bytes.Equal(got[8], e.want[9]) {
+		t.Fatalf("Batches(3) = %d batches", len(got))
+	}
+}
+
+func TestDurableOffset(t *testing.T) {
+	e := newEnv(t, storage.Options{})
+	res := e.append(3, 1)
+	if e.log.DurableOffset() != 0 {
+		t.Fatalf("DurableOffset before Sync = %d", e.log.DurableOffset())
+	}
+	if err := e.log.Sync(t.Context(), res.LastOffset+1); err != nil {
+		t.Fatal(err)
+	}
+	if e.log.DurableOffset() != 3 {
+		t.Fatalf("DurableOffset after Sync = %d, want 3", e.log.DurableOffset())
+	}
+}

@@ -32,8 +32,9 @@ type Options struct {
 	SegmentBytes int64
 
 	// SegmentMs closes the active segment once its first batch is this old
-	// (Kafka's segment.ms), so that retention by time can delete it.
-	// Default 7 days.
+	// (Kafka's segment.ms), so that retention by time can delete it. The
+	// age counts from the broker's clock when that batch was appended (after
+	// a restart: from its timestamp, if not in the future). Default 7 days.
 	//lint:ignore ST1011 named after Kafka's segment.ms, which users know
 	SegmentMs time.Duration
 

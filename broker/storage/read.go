@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"iter"
+	"math"
 	"sync"
 
 	"github.com/millstream/millstream/broker/record"
@@ -26,6 +28,13 @@ var windowPool = sync.Pool{New: func() any { b := make([]byte, 0, scanWindow); r
 // CRC check: stored bytes that fail it give a *CorruptError
 // (ErrCorruptSegment) naming the file and position, never data.
 func (l *Log) Read(offset int64, maxBytes int) ([]byte, error) {
+	return l.ReadUntil(offset, maxBytes, math.MaxInt64)
+}
+
+// ReadUntil is Read that returns only batches that start below until: a
+// fetch bounded by a high watermark or a last stable offset. offset >=
+// until (within the log) gives (nil, nil).
+func (l *Log) ReadUntil(offset int64, maxBytes int, until int64) ([]byte, error) {
 	for {
 		l.mu.Lock()
 		if l.closed {
@@ -33,14 +42,14 @@ func (l *Log) Read(offset int64, maxBytes int) ([]byte, error) {
 			return nil, fmt.Errorf("storage: read %s: %w", l.dir, ErrClosed)
 		}
 		end := l.endOffset()
-		if offset == end {
-			l.mu.Unlock()
-			return nil, nil
-		}
 		if offset < l.start || offset > end {
 			start := l.start
 			l.mu.Unlock()
 			return nil, fmt.Errorf("storage: read %s at offset %d, log holds [%d, %d): %w", l.dir, offset, start, end, ErrOffsetOutOfRange)
+		}
+		if offset == end || offset >= until {
+			l.mu.Unlock()
+			return nil, nil
 		}
 		i := l.segmentFor(offset)
 		seg := l.segments[i]
@@ -56,7 +65,7 @@ func (l *Log) Read(offset int64, maxBytes int) ([]byte, error) {
 		}
 		l.mu.Unlock()
 
-		data, found, err := readSegment(seg, sealed, startPos, limit, offset, maxBytes)
+		data, found, err := readSegment(seg, sealed, startPos, limit, offset, maxBytes, until)
 		seg.unref()
 		if err != nil || found {
 			return data, err
@@ -71,7 +80,7 @@ func (l *Log) Read(offset int64, maxBytes int) ([]byte, error) {
 }
 
 // readSegment reads from one segment, holding a reference to it.
-func readSegment(seg *segment, sealed bool, startPos, limit, offset int64, maxBytes int) ([]byte, bool, error) {
+func readSegment(seg *segment, sealed bool, startPos, limit, offset int64, maxBytes int, until int64) ([]byte, bool, error) {
 	path := seg.path(logExt)
 	if sealed {
 		var err error
@@ -106,10 +115,47 @@ func readSegment(seg *segment, sealed bool, startPos, limit, offset int64, maxBy
 		if off+size > len(buf) {
 			break
 		}
-		if _, err := record.ValidateFrame(buf[off : off+size]); err != nil {
+		h, err := record.ValidateFrame(buf[off : off+size])
+		if err != nil {
 			return nil, false, &CorruptError{File: path, Pos: pos + int64(off), Err: err}
+		}
+		if off > 0 && h.BaseOffset >= until {
+			break
 		}
 		off += size
 	}
 	return buf[:off:off], true, nil
+}
+
+// Batches iterates over the batches from the one holding offset from to the
+// end of the log as it is when each Read is made, the way the broker's
+// internal logs replay their state at start-up. Each batch is a sub-slice
+// of a buffer owned by the caller. It stops at the first error, which it
+// yields.
+func (l *Log) Batches(from int64) iter.Seq2[[]byte, error] {
+	return func(yield func([]byte, error) bool) {
+		for off := from; ; {
+			data, err := l.Read(off, 1<<20)
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			if data == nil {
+				return
+			}
+			for len(data) > 0 {
+				h, err := record.ParseHeader(data)
+				if err != nil { // Read checked every batch
+					yield(nil, err)
+					return
+				}
+				b := data[:h.Size():h.Size()]
+				data = data[h.Size():]
+				off = h.LastOffset() + 1
+				if !yield(b, nil) {
+					return
+				}
+			}
+		}
+	}
 }

@@ -63,3 +63,10 @@ func (l *Log) Sync(ctx context.Context, upTo int64) error {
 		l.durable = max(l.durable, target)
 	}
 }
+
+// DurableOffset returns the offset below which everything is fsynced.
+func (l *Log) DurableOffset() int64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.durable
+}
