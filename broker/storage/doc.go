@@ -11,18 +11,19 @@
 // up to the next segment's base offset; the last segment is the active one,
 // the only one that grows.
 //
-//	| file                         | contents                                                   |
-//	|------------------------------|------------------------------------------------------------|
-//	| 00000000000000000000.log     | batches exactly as produced, base offset assigned, back to |
-//	|                              | back; the name is the segment's base offset, 20 digits     |
-//	| 00000000000000000000.index   | sparse offset index: 8-byte entries (offset - base uint32, |
-//	|                              | byte position in .log uint32), one per IndexIntervalBytes  |
+//	| file                           | contents                                                 |
+//	|--------------------------------|----------------------------------------------------------|
+//	| 00000000000000000000.log       | batches exactly as produced, base offset assigned, back  |
+//	|                                | to back; the name is the base offset, 20 digits          |
+//	| 00000000000000000000.index     | sparse offset index: 8-byte entries (offset - base       |
+//	|                                | uint32, byte position in .log uint32), one entry per     |
+//	|                                | IndexIntervalBytes of log                                |
 //	| 00000000000000000000.timeindex | time index: 12-byte entries (timestamp int64, offset -   |
-//	|                              | base uint32): the largest maxTimestamp so far and the batch|
-//	|                              | that reached it; the last entry is the segment's newest    |
-//	| log-start-offset             | written by DeleteRecords: offset int64, CRC-32C uint32     |
-//	|                              | (replaced by rename, so never torn)                        |
-//	| .clean-shutdown              | empty; written by Close, removed by Open                   |
+//	|                                | base uint32): the largest maxTimestamp so far and the    |
+//	|                                | batch that reached it; the last entry is the newest      |
+//	| log-start-offset               | written by DeleteRecords: offset int64, CRC-32C uint32   |
+//	|                                | (replaced by rename, so never torn)                      |
+//	| .clean-shutdown                | empty; written by Close, removed by Open                 |
 //
 // All integers are big-endian. The index files of the active segment are
 // written when it is closed (rolled) and at Close; while it is active they
@@ -46,6 +47,14 @@
 // unsynced tail goes. Corruption found later in a closed segment is reported
 // by Read as a *CorruptError naming the file and position and is never
 // served.
+//
+// # Concurrency
+//
+// One mutex per Log guards the segment list and the active segment; an
+// append holds it across its write (not across an fsync). Reads and the
+// fsync of Sync run outside it, holding a reference count on their segment
+// so that retention can delete the segment's files meanwhile without
+// pulling the open files from under them.
 //
 // # Usage
 //

@@ -303,12 +303,18 @@ func (l *Log) loadActive(seg *segment, size int64) error {
 		if err != nil {
 			return err
 		}
+		if n := len(seg.mem.offsets); n > 0 && (e.rel <= seg.mem.offsets[n-1].rel || e.pos <= seg.mem.offsets[n-1].pos) {
+			return fmt.Errorf("%s: entry %d does not rise", seg.path(indexExt), i)
+		}
 		seg.mem.offsets = append(seg.mem.offsets, e)
 	}
 	for i := range fi.nTimes {
 		e, err := fi.timeAt(i)
 		if err != nil {
 			return err
+		}
+		if n := len(seg.mem.times); n > 0 && e.ts <= seg.mem.times[n-1].ts {
+			return fmt.Errorf("%s: entry %d does not rise", seg.path(timeIndexExt), i)
 		}
 		seg.mem.times = append(seg.mem.times, e)
 	}
