@@ -1,0 +1,129 @@
+package kafka
+
+import (
+	"strconv"
+
+	"github.com/ThreeDotsLabs/watermill"
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/millstream/millstream/sdk/cloudevent"
+)
+
+// Metadata keys the subscriber sets on every message it delivers, besides
+// [cloudevent.MetadataKey] (the record key, when there is one) and
+// [cloudevent.MetadataPartition]. They are transport-private: the publisher
+// never sends them as headers.
+const (
+	// MetadataOffset holds the record's offset in its partition, in decimal.
+	MetadataOffset = cloudevent.PrivatePrefix + "offset"
+	// MetadataTopic holds the topic the record was read from.
+	MetadataTopic = cloudevent.PrivatePrefix + "topic"
+)
+
+// UUIDHeader carries the Watermill message UUID, under the name that
+// Watermill's own Kafka Pub/Sub uses, so that the two interoperate. It is
+// left out when the UUID equals the CloudEvent id (the ce_id header): the
+// id travels there already.
+const UUIDHeader = "_watermill_message_uuid"
+
+// A Marshaler turns a Watermill message into a Kafka record. Marshal must not
+// keep msg; the record it returns belongs to the publisher.
+type Marshaler interface {
+	Marshal(topic string, msg *message.Message) (*kgo.Record, error)
+}
+
+// An Unmarshaler turns a consumed record into a Watermill message. It must
+// copy what it keeps of rec: the record's buffers are not reused by the
+// client, but the subscriber may redeliver rec several times.
+type Unmarshaler interface {
+	Unmarshal(rec *kgo.Record) (*message.Message, error)
+}
+
+// DefaultMarshaler maps metadata to record headers and back.
+//
+// Sending: every metadata entry becomes a header, except transport-private
+// ones ([cloudevent.IsPrivate]); the entry named KeyMetadata becomes the
+// record key; [cloudevent.MetadataPartition], when set, picks the partition
+// (see [Partitioner]); the UUID goes in [UUIDHeader] unless it equals the
+// ce_id header.
+//
+// Receiving: headers become metadata (of repeated headers the last wins);
+// the record key goes in KeyMetadata; partition, offset and topic go in
+// [cloudevent.MetadataPartition], [MetadataOffset] and [MetadataTopic]; the
+// UUID comes from [UUIDHeader], else ce_id, else a new one is made up.
+type DefaultMarshaler struct {
+	// KeyMetadata is the metadata key that holds the record key.
+	// Default [cloudevent.MetadataKey], which the SDK fills from the
+	// CloudEvents partitionkey extension.
+	KeyMetadata string
+}
+
+const ceIDHeader = "ce_id"
+
+func (m DefaultMarshaler) keyMetadata() string {
+	if m.KeyMetadata == "" {
+		return cloudevent.MetadataKey
+	}
+	return m.KeyMetadata
+}
+
+// Marshal implements [Marshaler].
+func (m DefaultMarshaler) Marshal(topic string, msg *message.Message) (*kgo.Record, error) {
+	rec := &kgo.Record{Topic: topic, Value: msg.Payload}
+	km := m.keyMetadata()
+	headers := make([]kgo.RecordHeader, 0, len(msg.Metadata)+1)
+	if msg.UUID != "" && msg.Metadata[ceIDHeader] != msg.UUID {
+		headers = append(headers, kgo.RecordHeader{Key: UUIDHeader, Value: []byte(msg.UUID)})
+	}
+	for k, v := range msg.Metadata {
+		switch {
+		case k == km:
+			rec.Key = []byte(v)
+		case k == cloudevent.MetadataPartition:
+			p, err := strconv.ParseInt(v, 10, 32)
+			if err != nil || p < 0 {
+				return nil, &InvalidPartitionError{Value: v}
+			}
+			rec.Partition = int32(p)
+			rec.Context = WithPartition(rec.Context, int32(p))
+		case cloudevent.IsPrivate(k):
+		default:
+			headers = append(headers, kgo.RecordHeader{Key: k, Value: []byte(v)})
+		}
+	}
+	rec.Headers = headers
+	return rec, nil
+}
+
+// Unmarshal implements [Unmarshaler].
+func (m DefaultMarshaler) Unmarshal(rec *kgo.Record) (*message.Message, error) {
+	md := make(message.Metadata, len(rec.Headers)+4)
+	var id string
+	for _, h := range rec.Headers {
+		if h.Key == UUIDHeader {
+			id = string(h.Value)
+			continue
+		}
+		md[h.Key] = string(h.Value)
+	}
+	if id == "" {
+		id = md[ceIDHeader]
+	}
+	if id == "" {
+		id = watermill.NewUUID()
+	}
+	if rec.Key != nil {
+		md[m.keyMetadata()] = string(rec.Key)
+	}
+	md[cloudevent.MetadataPartition] = strconv.FormatInt(int64(rec.Partition), 10)
+	md[MetadataOffset] = strconv.FormatInt(rec.Offset, 10)
+	md[MetadataTopic] = rec.Topic
+	// The payload is copied: a redelivered record must not share bytes with
+	// a message a handler may have changed.
+	payload := make([]byte, len(rec.Value))
+	copy(payload, rec.Value)
+	msg := message.NewMessage(id, payload)
+	msg.Metadata = md
+	return msg, nil
+}

@@ -1,0 +1,416 @@
+package kafka
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// member is one consumer: the result of one Subscribe call. It owns a kgo
+// client, a poll goroutine (run), a committer goroutine and one goroutine per
+// partition it holds.
+//
+// Three ways to get partitions:
+//   - group: the Kafka group protocol assigns them (SubscriberConfig.Group
+//     set, Partitions empty); offsets are committed through the group.
+//   - assigned: SubscriberConfig.Partitions, or without a group every
+//     partition of the topic, are consumed directly; with a group, offsets
+//     are read from and committed to it with the admin API.
+type member struct {
+	s     *Subscriber
+	topic string
+	cl    *kgo.Client
+	adm   *kadm.Client
+	group bool // the group protocol assigns partitions
+	out   chan *message.Message
+	// msgCtx carries the Subscribe context's values to messages, without
+	// its cancellation.
+	msgCtx   context.Context
+	pollCtx  context.Context
+	stopPoll context.CancelFunc
+	done     chan struct{}
+
+	// mu guards parts and closing.
+	mu      sync.Mutex
+	parts   map[int32]*partition
+	closing bool
+	// workers counts the partition goroutines.
+	workers sync.WaitGroup
+}
+
+func newMember(ctx context.Context, s *Subscriber, adm *kadm.Client, topic string) (*member, error) {
+	cfg := &s.cfg
+	m := &member{
+		s:      s,
+		topic:  topic,
+		adm:    adm,
+		group:  cfg.Group != "" && len(cfg.Partitions) == 0,
+		out:    make(chan *message.Message),
+		msgCtx: context.WithoutCancel(ctx),
+		done:   make(chan struct{}),
+		parts:  make(map[int32]*partition),
+	}
+	m.pollCtx, m.stopPoll = context.WithCancel(ctx)
+	opts, err := cfg.kgoOpts()
+	if err != nil {
+		return nil, err
+	}
+	if m.group {
+		reset := kgo.NewOffset().AtStart()
+		if cfg.StartOffset == Latest {
+			reset = kgo.NewOffset().AtEnd()
+		}
+		opts = append(opts,
+			kgo.ConsumerGroup(cfg.Group),
+			kgo.ConsumeTopics(topic),
+			kgo.ConsumeResetOffset(reset),
+			kgo.DisableAutoCommit(),
+			kgo.OnPartitionsAssigned(m.onAssigned),
+			kgo.OnPartitionsRevoked(m.onRevoked),
+			kgo.OnPartitionsLost(m.onLost),
+		)
+		if cfg.SessionTimeout > 0 {
+			opts = append(opts, kgo.SessionTimeout(cfg.SessionTimeout))
+		}
+	}
+	var offsets map[int32]kgo.Offset
+	if !m.group {
+		offsets, err = m.startOffsets(ctx)
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: offsets}))
+	}
+	m.cl, err = kgo.NewClient(opts...)
+	if err != nil {
+		return nil, fmt.Errorf("new consumer client: %w", err)
+	}
+	if s.gate.isShut() {
+		m.cl.PauseFetchTopics(topic)
+	}
+	if !m.group {
+		m.mu.Lock()
+		for p := range offsets {
+			m.startPartition(p)
+		}
+		m.mu.Unlock()
+	}
+	return m, nil
+}
+
+// startOffsets picks the partitions of an assigned member and where each
+// starts: the group's committed offset if there is one, else the start
+// offset. "latest" is resolved to a number now, so that a message sent
+// after Subscribe returns is never missed.
+func (m *member) startOffsets(ctx context.Context) (map[int32]kgo.Offset, error) {
+	cfg := &m.s.cfg
+	var ends kadm.ListedOffsets
+	// A topic created a moment ago may not be known to every broker (or to
+	// the client's metadata cache) yet: retry for a while.
+	err := retryUnknownTopic(ctx, func() error {
+		var err error
+		if cfg.StartOffset == Latest {
+			ends, err = m.adm.ListEndOffsets(ctx, m.topic)
+		} else {
+			ends, err = m.adm.ListStartOffsets(ctx, m.topic)
+		}
+		if err == nil {
+			err = ends.Error()
+		}
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list offsets: %w", err)
+	}
+	parts := cfg.Partitions
+	if len(parts) == 0 {
+		ends.Each(func(o kadm.ListedOffset) { parts = append(parts, o.Partition) })
+	}
+	var committed kadm.OffsetResponses
+	if cfg.Group != "" {
+		committed, err = m.adm.FetchOffsetsForTopics(ctx, cfg.Group, m.topic)
+		if err == nil {
+			err = committed.Error()
+		}
+		if err != nil {
+			return nil, fmt.Errorf("fetch offsets of group %s: %w", cfg.Group, err)
+		}
+	}
+	out := make(map[int32]kgo.Offset, len(parts))
+	for _, p := range parts {
+		end, ok := ends.Lookup(m.topic, p)
+		if !ok {
+			return nil, fmt.Errorf("topic %s has no partition %d", m.topic, p)
+		}
+		out[p] = kgo.NewOffset().At(end.Offset)
+		if c, ok := committed.Lookup(m.topic, p); ok && c.At >= 0 {
+			out[p] = kgo.NewOffset().At(c.At)
+		}
+	}
+	return out, nil
+}
+
+// run polls until the Subscribe context ends or stop is called, then shuts
+// the member down.
+func (m *member) run() {
+	defer close(m.done)
+	defer m.s.removeMember(m)
+	commitDone := make(chan struct{})
+	go m.commitLoop(commitDone)
+	for {
+		fetches := m.cl.PollFetches(m.pollCtx)
+		if m.pollCtx.Err() != nil || fetches.IsClientClosed() {
+			break
+		}
+		fetches.EachError(func(t string, p int32, err error) {
+			if !errors.Is(err, context.Canceled) {
+				m.s.log.Warn("kafka: fetch", "topic", t, "partition", p, "group", m.s.cfg.Group, "err", err)
+			}
+		})
+		fetches.EachPartition(m.dispatch)
+	}
+	m.shutdown(commitDone)
+}
+
+// stop makes run end. It does not wait: <-m.done does.
+func (m *member) stop() { m.stopPoll() }
+
+func (m *member) dispatch(ftp kgo.FetchTopicPartition) {
+	if ftp.Topic != m.topic || (len(ftp.Records) == 0 && ftp.HighWatermark == 0) {
+		return
+	}
+	m.mu.Lock()
+	p := m.parts[ftp.Partition]
+	m.mu.Unlock()
+	if p == nil {
+		return // revoked since the fetch
+	}
+	p.push(ftp.Records, ftp.HighWatermark)
+}
+
+// startPartition starts the goroutine of partition id. m.mu is held.
+func (m *member) startPartition(id int32) {
+	if m.closing || m.parts[id] != nil {
+		return
+	}
+	p := newPartition(m, id)
+	m.parts[id] = p
+	m.workers.Add(1)
+	go p.run()
+}
+
+func (m *member) onAssigned(_ context.Context, _ *kgo.Client, assigned map[string][]int32) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, id := range assigned[m.topic] {
+		m.startPartition(id)
+	}
+}
+
+func (m *member) onRevoked(ctx context.Context, _ *kgo.Client, revoked map[string][]int32) {
+	m.release(ctx, revoked[m.topic], true)
+}
+
+func (m *member) onLost(ctx context.Context, _ *kgo.Client, lost map[string][]int32) {
+	m.release(ctx, lost[m.topic], false)
+}
+
+// release stops the partitions ids and waits for them; with commit, it
+// waits up to CloseTimeout for delivered messages and commits what was
+// acked.
+func (m *member) release(ctx context.Context, ids []int32, commit bool) {
+	m.mu.Lock()
+	if m.closing {
+		m.mu.Unlock()
+		return
+	}
+	var ps []*partition
+	for _, id := range ids {
+		if p := m.parts[id]; p != nil {
+			ps = append(ps, p)
+			delete(m.parts, id)
+		}
+	}
+	m.mu.Unlock()
+	if len(ps) == 0 {
+		return
+	}
+	expired := make(chan struct{})
+	if !commit {
+		close(expired)
+	} else {
+		t := time.AfterFunc(m.s.cfg.CloseTimeout, func() { close(expired) })
+		defer t.Stop()
+	}
+	for _, p := range ps {
+		p.stop(expired)
+	}
+	resume := make(map[string][]int32)
+	for _, p := range ps {
+		<-p.done
+		if p.unpause() {
+			resume[m.topic] = append(resume[m.topic], p.id)
+		}
+	}
+	if len(resume) > 0 {
+		m.cl.ResumeFetchPartitions(resume)
+	}
+	if commit {
+		m.commit(ctx, ps)
+	}
+}
+
+// shutdown stops every partition, waits up to CloseTimeout for delivered
+// messages, commits, and closes the client and the channel.
+func (m *member) shutdown(commitDone chan struct{}) {
+	m.mu.Lock()
+	m.closing = true
+	ps := make([]*partition, 0, len(m.parts))
+	for _, p := range m.parts {
+		ps = append(ps, p)
+	}
+	m.mu.Unlock()
+	expired := make(chan struct{})
+	t := time.AfterFunc(m.s.cfg.CloseTimeout, func() { close(expired) })
+	for _, p := range ps {
+		p.stop(expired)
+	}
+	m.workers.Wait()
+	t.Stop()
+	<-commitDone
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	m.commit(ctx, ps)
+	cancel()
+	m.cl.Close()
+	close(m.out)
+}
+
+// commitLoop commits acked offsets every CommitInterval until the poll
+// context ends; it closes done when it returns.
+func (m *member) commitLoop(done chan struct{}) {
+	defer close(done)
+	if m.s.cfg.Group == "" {
+		return
+	}
+	tick := time.NewTicker(m.s.cfg.CommitInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-m.pollCtx.Done():
+			return
+		case <-tick.C:
+		}
+		m.mu.Lock()
+		ps := make([]*partition, 0, len(m.parts))
+		for _, p := range m.parts {
+			ps = append(ps, p)
+		}
+		m.mu.Unlock()
+		m.commit(m.pollCtx, ps)
+	}
+}
+
+// commit commits the acked offsets of ps that are not committed yet.
+func (m *member) commit(ctx context.Context, ps []*partition) {
+	if m.s.cfg.Group == "" {
+		return
+	}
+	type pending struct {
+		p  *partition
+		eo kgo.EpochOffset
+	}
+	var todo []pending
+	for _, p := range ps {
+		if eo, ok := p.uncommitted(); ok {
+			todo = append(todo, pending{p, eo})
+		}
+	}
+	if len(todo) == 0 {
+		return
+	}
+	var err error
+	if m.group {
+		offsets := make(map[int32]kgo.EpochOffset, len(todo))
+		for _, t := range todo {
+			offsets[t.p.id] = t.eo
+		}
+		m.cl.CommitOffsetsSync(ctx, map[string]map[int32]kgo.EpochOffset{m.topic: offsets},
+			func(_ *kgo.Client, _ *kmsg.OffsetCommitRequest, resp *kmsg.OffsetCommitResponse, e error) {
+				err = e
+				if e != nil {
+					return
+				}
+				for _, t := range resp.Topics {
+					for _, p := range t.Partitions {
+						if pe := kerr.ErrorForCode(p.ErrorCode); pe != nil {
+							err = fmt.Errorf("partition %d: %w", p.Partition, pe)
+						}
+					}
+				}
+			})
+	} else {
+		os := make(kadm.Offsets)
+		for _, t := range todo {
+			os.Add(kadm.Offset{Topic: m.topic, Partition: t.p.id, At: t.eo.Offset, LeaderEpoch: t.eo.Epoch})
+		}
+		var resps kadm.OffsetResponses
+		resps, err = m.adm.CommitOffsets(ctx, m.s.cfg.Group, os)
+		if err == nil {
+			err = resps.Error()
+		}
+	}
+	if err != nil {
+		ids := make([]int32, len(todo))
+		for i, t := range todo {
+			ids[i] = t.p.id
+		}
+		slices.Sort(ids)
+		m.s.log.Warn("kafka: commit offsets", "topic", m.topic, "group", m.s.cfg.Group, "partitions", ids, "err", err)
+		return
+	}
+	for _, t := range todo {
+		t.p.committedUpTo(t.eo.Offset)
+	}
+}
+
+// lag returns the lag of each partition the member holds.
+func (m *member) lag() map[int32]int64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make(map[int32]int64, len(m.parts))
+	for id, p := range m.parts {
+		out[id] = p.lag()
+	}
+	return out
+}
+
+// retryUnknownTopic calls fn until it does not fail with an unknown topic or
+// a missing leader, for up to 10s.
+func retryUnknownTopic(ctx context.Context, fn func() error) error {
+	deadline := time.Now().Add(10 * time.Second)
+	wait := 10 * time.Millisecond
+	for {
+		err := fn()
+		if err == nil || time.Now().After(deadline) ||
+			!(errors.Is(err, kerr.UnknownTopicOrPartition) || errors.Is(err, kerr.LeaderNotAvailable) || errors.Is(err, kerr.NotLeaderForPartition)) {
+			return err
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+		wait = min(2*wait, 500*time.Millisecond)
+	}
+}

@@ -1,0 +1,229 @@
+package kafka
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// ErrPublisherClosed is returned by Publish after Close.
+var ErrPublisherClosed = errors.New("kafka: publisher closed")
+
+// Acks settings of [PublisherConfig.Acks].
+const (
+	// AcksAll waits for every in-sync replica. The default.
+	AcksAll = "all"
+	// AcksLeader waits for the partition leader only.
+	AcksLeader = "1"
+)
+
+// PublisherConfig configures a [Publisher].
+type PublisherConfig struct {
+	Connection
+	// Marshaler builds records from messages. Default [DefaultMarshaler].
+	Marshaler Marshaler
+	// Acks is "all" (default) or "1". Idempotence needs "all".
+	Acks string
+	// DisableIdempotence turns off the idempotent producer (which keeps
+	// retries from duplicating or reordering records). Default false:
+	// idempotent.
+	DisableIdempotence bool
+	// DeliveryTimeout bounds how long Publish tries to deliver a message,
+	// retries included. Default 30s.
+	DeliveryTimeout time.Duration
+	// Linger is how long the client waits to fill a batch. Default 0:
+	// Publish waits for its messages anyway, so lingering only adds delay.
+	Linger time.Duration
+	// Provision creates the topics published to. Default: created with the
+	// broker's defaults when missing.
+	Provision ProvisionConfig
+}
+
+// DefaultDeliveryTimeout is the default of [PublisherConfig.DeliveryTimeout].
+const DefaultDeliveryTimeout = 30 * time.Second
+
+func (c *PublisherConfig) setDefaults() {
+	if c.Marshaler == nil {
+		c.Marshaler = DefaultMarshaler{}
+	}
+	if c.Acks == "" {
+		c.Acks = AcksAll
+	}
+	if c.DeliveryTimeout == 0 {
+		c.DeliveryTimeout = DefaultDeliveryTimeout
+	}
+	if c.Provision.FewerPartitions == "" {
+		c.Provision.FewerPartitions = FewerPartitionsError
+	}
+}
+
+// Validate reports every setting that cannot work.
+func (c *PublisherConfig) Validate() error {
+	errs := []error{c.Connection.Validate(), c.Provision.Validate()}
+	switch c.Acks {
+	case "", AcksAll, "-1":
+	case AcksLeader:
+		if !c.DisableIdempotence {
+			errs = append(errs, errors.New("acks 1: the idempotent producer needs acks all: set acks: all or disable idempotence"))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("acks %q: want all or 1", c.Acks))
+	}
+	if c.DeliveryTimeout < 0 {
+		errs = append(errs, fmt.Errorf("delivery-timeout %s: must be positive", c.DeliveryTimeout))
+	}
+	return errors.Join(errs...)
+}
+
+// Publisher is a Watermill [message.Publisher] that produces to Kafka.
+//
+// Publish is synchronous: it returns after every message was acknowledged by
+// the brokers (with acks=all by default, by every in-sync replica), or with
+// the first error. Messages of one Publish call to one partition keep their
+// order. Each message's context cancels the delivery of that message.
+//
+// A Publisher is safe for concurrent use. Close waits for Publish calls in
+// progress, then closes the client; Publish after Close returns
+// [ErrPublisherClosed].
+type Publisher struct {
+	cfg  PublisherConfig
+	log  *slog.Logger
+	cl   *kgo.Client
+	prov *provisioner
+
+	// mu is held for reading by Publish and for writing by Close.
+	mu     sync.RWMutex
+	closed bool
+}
+
+// NewPublisher connects a publisher. It does not wait for the brokers: a
+// cluster that cannot be reached shows in the first Publish.
+func NewPublisher(cfg PublisherConfig) (*Publisher, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("kafka: publisher config: %w", err)
+	}
+	cfg.setDefaults()
+	opts, err := cfg.kgoOpts()
+	if err != nil {
+		return nil, fmt.Errorf("kafka: publisher config: %w", err)
+	}
+	opts = append(opts,
+		kgo.RecordPartitioner(Partitioner()),
+		kgo.RecordDeliveryTimeout(cfg.DeliveryTimeout),
+		kgo.ProducerLinger(cfg.Linger),
+	)
+	if cfg.Provision.Disabled {
+		// Without provisioning, let a broker that auto-creates topics do
+		// so; with it, the producer must not race provisioning.
+		opts = append(opts, kgo.AllowAutoTopicCreation())
+	}
+	if cfg.Acks == AcksLeader {
+		opts = append(opts, kgo.RequiredAcks(kgo.LeaderAck()))
+	} else {
+		opts = append(opts, kgo.RequiredAcks(kgo.AllISRAcks()))
+	}
+	if cfg.DisableIdempotence {
+		opts = append(opts, kgo.DisableIdempotentWrite())
+	}
+	cl, err := kgo.NewClient(opts...)
+	if err != nil {
+		return nil, fmt.Errorf("kafka: new publisher client: %w", err)
+	}
+	log := discardLogger(cfg.Logger)
+	return &Publisher{cfg: cfg, log: log, cl: cl, prov: newProvisioner(kadm.NewClient(cl), log)}, nil
+}
+
+// Client returns the underlying franz-go client, for what this package does
+// not offer. Do not close it.
+func (p *Publisher) Client() *kgo.Client { return p.cl }
+
+// Publish sends msgs to topic and waits until all are acknowledged. See
+// [Publisher] for ordering and context behaviour.
+func (p *Publisher) Publish(topic string, msgs ...*message.Message) error {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	if p.closed {
+		return ErrPublisherClosed
+	}
+	if len(msgs) == 0 {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), p.cfg.DeliveryTimeout)
+	defer cancel()
+	partitions, err := p.provision(ctx, topic)
+	if err != nil {
+		return err
+	}
+	recs := make([]*kgo.Record, len(msgs))
+	for i, msg := range msgs {
+		rec, err := p.cfg.Marshaler.Marshal(topic, msg)
+		if err != nil {
+			return fmt.Errorf("kafka: marshal message %s for topic %s: %w", msg.UUID, topic, err)
+		}
+		if part, ok := explicitPartition(rec.Context); ok {
+			if err := p.checkPartition(ctx, topic, part, &partitions); err != nil {
+				return err
+			}
+			rec.Context = WithPartition(msg.Context(), part)
+		} else if rec.Context == nil {
+			rec.Context = msg.Context()
+		}
+		recs[i] = rec
+	}
+	for i, r := range p.cl.ProduceSync(ctx, recs...) {
+		if r.Err != nil {
+			return fmt.Errorf("kafka: publish message %s to topic %s: %w", msgs[i].UUID, topic, r.Err)
+		}
+	}
+	return nil
+}
+
+// provision makes sure topic exists and returns its partition count (0 when
+// provisioning is off).
+func (p *Publisher) provision(ctx context.Context, topic string) (int32, error) {
+	if p.cfg.Provision.Disabled {
+		return 0, nil
+	}
+	return p.prov.ensure(ctx, topic, p.cfg.Provision.Topic, p.cfg.Provision.FewerPartitions)
+}
+
+// checkPartition fails a message sent to a partition the topic does not
+// have. *n is the known partition count (0: unknown); it is refreshed once,
+// for a topic that grew.
+func (p *Publisher) checkPartition(ctx context.Context, topic string, part int32, n *int32) error {
+	if part < *n {
+		return nil
+	}
+	m, err := p.prov.partitions(ctx, topic, true)
+	if err != nil {
+		return fmt.Errorf("kafka: partition %d of topic %s: %w", part, topic, err)
+	}
+	*n = m
+	if part >= m {
+		return &InvalidPartitionError{Topic: topic, Value: strconv.Itoa(int(part)), Partitions: int(m)}
+	}
+	return nil
+}
+
+// Close waits for Publish calls in progress and closes the client.
+// Calling it again does nothing.
+func (p *Publisher) Close() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return nil
+	}
+	p.closed = true
+	p.cl.Close()
+	return nil
+}
+
+var _ message.Publisher = (*Publisher)(nil)

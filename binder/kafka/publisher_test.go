@@ -1,0 +1,158 @@
+package kafka_test
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"testing"
+
+	"github.com/ThreeDotsLabs/watermill"
+	"github.com/ThreeDotsLabs/watermill/message"
+
+	"github.com/millstream/millstream/binder/kafka"
+	"github.com/millstream/millstream/sdk/cloudevent"
+)
+
+// murmur2 values from the Java client's own test (UtilsTest.testMurmur2):
+// Utils.murmur2(key) as a Java int. Its default partitioner picks
+// (murmur2(key) & 0x7fffffff) % partitions.
+var javaMurmur2 = []struct {
+	key  string
+	hash int32
+}{
+	{"21", -973932308},
+	{"foobar", -790332482},
+	{"a-little-bit-long-string", -985981536},
+	{"a-little-bit-longer-string", -1486304829},
+	{"lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8", -58897971},
+	{"abc", 479470107},
+}
+
+func TestPublisherPartitionsKeysLikeJavaClient(t *testing.T) {
+	brokers := testBrokers(t)
+	const partitions = 7
+	topic := newTopic(t)
+	pub := publisher(t, brokers, func(c *kafka.PublisherConfig) { c.Provision.Topic.Partitions = partitions })
+	for _, v := range javaMurmur2 {
+		msg := message.NewMessage(watermill.NewUUID(), []byte(v.key))
+		msg.Metadata.Set(cloudevent.MetadataKey, v.key)
+		if err := pub.Publish(topic, msg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, rec := range readAll(t, brokers, topic, len(javaMurmur2)) {
+		var want int32 = -1
+		for _, v := range javaMurmur2 {
+			if v.key == string(rec.Key) {
+				want = int32(uint32(v.hash)&0x7fffffff) % partitions
+			}
+		}
+		if rec.Partition != want {
+			t.Errorf("key %q went to partition %d, want %d (the Java client's)", rec.Key, rec.Partition, want)
+		}
+	}
+}
+
+func TestPublisherMapsMetadataToHeaders(t *testing.T) {
+	brokers := testBrokers(t)
+	topic := newTopic(t)
+	pub := publisher(t, brokers, nil)
+
+	plain := message.NewMessage("uuid-1", []byte("payload one"))
+	plain.Metadata.Set("trace", "abc")
+	plain.Metadata.Set(cloudevent.MetadataKey, "key-1")
+	plain.Metadata.Set(cloudevent.PrivatePrefix+"internal", "not sent")
+
+	event := message.NewMessage("event-7", []byte("payload two"))
+	event.Metadata.Set("ce_id", "event-7")
+	event.Metadata.Set("ce_specversion", "1.0")
+	if err := pub.Publish(topic, plain, event); err != nil {
+		t.Fatal(err)
+	}
+	recs := readAll(t, brokers, topic, 2)
+	headers := func(i int) map[string]string {
+		h := map[string]string{}
+		for _, x := range recs[i].Headers {
+			h[x.Key] = string(x.Value)
+		}
+		return h
+	}
+	h0 := headers(0)
+	if want := map[string]string{"trace": "abc", kafka.UUIDHeader: "uuid-1"}; !equalMaps(h0, want) {
+		t.Errorf("headers = %v, want %v", h0, want)
+	}
+	if string(recs[0].Key) != "key-1" || string(recs[0].Value) != "payload one" {
+		t.Errorf("record key, value = %q, %q; want key-1, payload one", recs[0].Key, recs[0].Value)
+	}
+	h1 := headers(1)
+	if want := map[string]string{"ce_id": "event-7", "ce_specversion": "1.0"}; !equalMaps(h1, want) {
+		t.Errorf("headers of a CloudEvent = %v, want %v (no UUID header: ce_id carries it)", h1, want)
+	}
+	if recs[1].Key != nil {
+		t.Errorf("record key = %q, want none", recs[1].Key)
+	}
+}
+
+func TestPublisherExplicitPartition(t *testing.T) {
+	brokers := testBrokers(t)
+	topic := newTopic(t)
+	pub := publisher(t, brokers, func(c *kafka.PublisherConfig) { c.Provision.Topic.Partitions = 3 })
+	for _, p := range []int{2, 0, 1} {
+		msg := message.NewMessage(watermill.NewUUID(), []byte(strconv.Itoa(p)))
+		msg.Metadata.Set(cloudevent.MetadataPartition, strconv.Itoa(p))
+		msg.Metadata.Set(cloudevent.MetadataKey, "same key everywhere")
+		if err := pub.Publish(topic, msg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, rec := range readAll(t, brokers, topic, 3) {
+		if want := string(rec.Value); strconv.Itoa(int(rec.Partition)) != want {
+			t.Errorf("message for partition %s went to %d", want, rec.Partition)
+		}
+	}
+
+	for _, bad := range []string{"3", "-1", "one"} {
+		msg := message.NewMessage(watermill.NewUUID(), nil)
+		msg.Metadata.Set(cloudevent.MetadataPartition, bad)
+		var perr *kafka.InvalidPartitionError
+		if err := pub.Publish(topic, msg); !errors.As(err, &perr) {
+			t.Errorf("Publish to partition %q = %v, want an InvalidPartitionError", bad, err)
+		}
+	}
+}
+
+func TestPublishAfterClose(t *testing.T) {
+	pub := publisher(t, testBrokers(t), nil)
+	if err := pub.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := pub.Publish("x", message.NewMessage("1", nil)); !errors.Is(err, kafka.ErrPublisherClosed) {
+		t.Errorf("Publish after Close = %v, want ErrPublisherClosed", err)
+	}
+	if err := pub.Close(); err != nil {
+		t.Errorf("second Close = %v, want nil", err)
+	}
+}
+
+func TestPublishCanceledContext(t *testing.T) {
+	pub := publisher(t, testBrokers(t), nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	msg := message.NewMessage("1", []byte("x"))
+	msg.SetContext(ctx)
+	if err := pub.Publish(newTopic(t), msg); !errors.Is(err, context.Canceled) {
+		t.Errorf("Publish with a canceled message context = %v, want context.Canceled", err)
+	}
+}
+
+func equalMaps(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if w, ok := b[k]; !ok || w != v {
+			return false
+		}
+	}
+	return true
+}

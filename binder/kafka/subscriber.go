@@ -1,0 +1,391 @@
+package kafka
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// ErrSubscriberClosed is returned by Subscribe after Close.
+var ErrSubscriberClosed = errors.New("kafka: subscriber closed")
+
+// Start offsets of [SubscriberConfig.StartOffset].
+const (
+	Earliest = "earliest"
+	Latest   = "latest"
+)
+
+// Defaults of [SubscriberConfig].
+const (
+	DefaultNackResendDelay    = 100 * time.Millisecond
+	DefaultCloseTimeout       = 10 * time.Second
+	DefaultCommitInterval     = time.Second
+	DefaultMaxBufferedRecords = 1000
+)
+
+// SubscriberConfig configures a [Subscriber].
+type SubscriberConfig struct {
+	Connection
+	// Group is the Kafka consumer group. Every Subscribe call joins it as
+	// one more member, and the group's partitions are shared among the
+	// members. Empty: no group; each Subscribe reads every partition and
+	// nothing is committed.
+	Group string
+	// Partitions, when not empty, restricts each Subscribe to these
+	// partitions, assigned directly rather than through the group
+	// protocol. With a Group, offsets are still committed to (and resumed
+	// from) that group. Default: all partitions.
+	Partitions []int32
+	// StartOffset is where reading starts when the group has no committed
+	// offset (or, without a group, always): "earliest" or "latest".
+	// Default "earliest" with a Group, "latest" without, as in Spring
+	// Cloud Stream.
+	StartOffset string
+	// Unmarshaler builds messages from records. Default [DefaultMarshaler].
+	Unmarshaler Unmarshaler
+	// NackResendDelay is the wait before a nacked message is delivered
+	// again. Default 100ms.
+	NackResendDelay time.Duration
+	// CloseTimeout bounds how long Close (and the end of a Subscribe
+	// context, and a rebalance that takes partitions away) waits for the
+	// messages already delivered to be acked or nacked, before it cancels
+	// their contexts and gives up on them. Acks that arrive in that time
+	// are committed. Default 10s.
+	CloseTimeout time.Duration
+	// CommitInterval is how often acked offsets are committed. They are
+	// also committed when partitions are revoked and on Close.
+	// Default 1s.
+	CommitInterval time.Duration
+	// MaxBufferedRecords is how many fetched records a partition holds
+	// before fetching from it pauses. Default 1000.
+	MaxBufferedRecords int
+	// Provision creates the topics subscribed to. Default: created with the
+	// broker's defaults when missing.
+	Provision ProvisionConfig
+	// SessionTimeout is the group session timeout; zero keeps franz-go's
+	// default (45s).
+	SessionTimeout time.Duration
+}
+
+func (c *SubscriberConfig) setDefaults() {
+	if c.StartOffset == "" {
+		c.StartOffset = Latest
+		if c.Group != "" {
+			c.StartOffset = Earliest
+		}
+	}
+	if c.Unmarshaler == nil {
+		c.Unmarshaler = DefaultMarshaler{}
+	}
+	if c.NackResendDelay == 0 {
+		c.NackResendDelay = DefaultNackResendDelay
+	}
+	if c.CloseTimeout == 0 {
+		c.CloseTimeout = DefaultCloseTimeout
+	}
+	if c.CommitInterval == 0 {
+		c.CommitInterval = DefaultCommitInterval
+	}
+	if c.MaxBufferedRecords == 0 {
+		c.MaxBufferedRecords = DefaultMaxBufferedRecords
+	}
+	if c.Provision.FewerPartitions == "" {
+		c.Provision.FewerPartitions = FewerPartitionsError
+	}
+}
+
+// Validate reports every setting that cannot work.
+func (c *SubscriberConfig) Validate() error {
+	errs := []error{c.Connection.Validate(), c.Provision.Validate()}
+	switch c.StartOffset {
+	case "", Earliest, Latest:
+	default:
+		errs = append(errs, fmt.Errorf("start-offset %q: want earliest or latest", c.StartOffset))
+	}
+	for _, p := range c.Partitions {
+		if p < 0 {
+			errs = append(errs, fmt.Errorf("partitions: %d is not a partition number", p))
+		}
+	}
+	if c.NackResendDelay < 0 || c.CloseTimeout < 0 || c.CommitInterval < 0 {
+		errs = append(errs, errors.New("nack-resend-delay, close-timeout and commit-interval must not be negative"))
+	}
+	if c.MaxBufferedRecords < 0 {
+		errs = append(errs, fmt.Errorf("max-buffered-records %d: must be positive", c.MaxBufferedRecords))
+	}
+	return errors.Join(errs...)
+}
+
+// Subscriber is a Watermill [message.Subscriber] that consumes from Kafka.
+//
+// # Delivery
+//
+// Each Subscribe call is one consumer (one member of the Group, if there is
+// one) with its own connection. Its partitions are processed in parallel;
+// within a partition a message is delivered only after the one before it
+// was acked, so order per partition holds. Nack delivers the same message
+// again after NackResendDelay, before anything after it. Offsets are
+// committed only for acked messages (at-least-once): a message may come
+// again after a rebalance or a restart, never be skipped.
+//
+// # Context
+//
+// Canceling the Subscribe context ends that consumer like Close does, and
+// closes its channel. A delivered message's context carries the values of
+// the Subscribe context; it is canceled when the message is acked or nacked,
+// or when the consumer gives up waiting for it (CloseTimeout).
+//
+// # Concurrency
+//
+// All methods are safe for concurrent use. Close stops fetching, waits up to
+// CloseTimeout for delivered messages to be acked, commits, leaves the group,
+// waits for every goroutine of the subscriber, and closes the channels.
+// Pause and Resume stop and restart delivery without leaving the group: no
+// rebalance happens.
+type Subscriber struct {
+	cfg  SubscriberConfig
+	log  *slog.Logger
+	gate *gate
+
+	// mu guards closed, members, admin and prov.
+	mu      sync.Mutex
+	closed  bool
+	members map[*member]struct{}
+	// admin is a client for provisioning and offset look-ups, made on
+	// first use.
+	admin *kgo.Client
+	prov  *provisioner
+}
+
+// NewSubscriber checks cfg and returns a subscriber. It connects on the
+// first Subscribe.
+func NewSubscriber(cfg SubscriberConfig) (*Subscriber, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("kafka: subscriber config: %w", err)
+	}
+	cfg.setDefaults()
+	return &Subscriber{cfg: cfg, log: discardLogger(cfg.Logger), gate: newGate(), members: make(map[*member]struct{})}, nil
+}
+
+// adminClient returns the shared admin client and provisioner, making them
+// on first use. s.mu must not be held.
+func (s *Subscriber) adminClient() (*kadm.Client, *provisioner, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, nil, ErrSubscriberClosed
+	}
+	if s.admin == nil {
+		opts, err := s.cfg.kgoOpts()
+		if err != nil {
+			return nil, nil, err
+		}
+		cl, err := kgo.NewClient(opts...)
+		if err != nil {
+			return nil, nil, fmt.Errorf("kafka: new admin client: %w", err)
+		}
+		s.admin = cl
+		s.prov = newProvisioner(kadm.NewClient(cl), s.log)
+	}
+	return kadm.NewClient(s.admin), s.prov, nil
+}
+
+// SubscribeInitialize provisions topic (see [SubscriberConfig.Provision]).
+// Subscribe does it too; Watermill calls this before publishing.
+func (s *Subscriber) SubscribeInitialize(topic string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_, err := s.provision(ctx, topic)
+	return err
+}
+
+func (s *Subscriber) provision(ctx context.Context, topic string) (int32, error) {
+	_, prov, err := s.adminClient()
+	if err != nil {
+		return 0, err
+	}
+	if s.cfg.Provision.Disabled {
+		return prov.partitions(ctx, topic, false)
+	}
+	return prov.ensure(ctx, topic, s.cfg.Provision.Topic, s.cfg.Provision.FewerPartitions)
+}
+
+// Subscribe starts a consumer of topic and returns its messages. See
+// [Subscriber] for delivery, ordering and context behaviour.
+func (s *Subscriber) Subscribe(ctx context.Context, topic string) (<-chan *message.Message, error) {
+	if _, err := s.provision(ctx, topic); err != nil {
+		return nil, fmt.Errorf("kafka: subscribe to %s: %w", topic, err)
+	}
+	adm, _, err := s.adminClient()
+	if err != nil {
+		return nil, err
+	}
+	m, err := newMember(ctx, s, adm, topic)
+	if err != nil {
+		return nil, fmt.Errorf("kafka: subscribe to %s: %w", topic, err)
+	}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		m.cl.Close()
+		return nil, ErrSubscriberClosed
+	}
+	s.members[m] = struct{}{}
+	s.mu.Unlock()
+	go m.run()
+	return m.out, nil
+}
+
+// Pause stops delivering messages and fetching records, without leaving the
+// group. A message already delivered can still be acked. It affects every
+// consumer of the subscriber, current and future.
+func (s *Subscriber) Pause() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.gate.shut()
+	for m := range s.members {
+		m.cl.PauseFetchTopics(m.topic)
+	}
+}
+
+// Resume undoes Pause.
+func (s *Subscriber) Resume() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for m := range s.members {
+		m.cl.ResumeFetchTopics(m.topic)
+	}
+	s.gate.lift()
+}
+
+// Paused reports whether the subscriber is paused.
+func (s *Subscriber) Paused() bool { return s.gate.isShut() }
+
+// Lag returns, per topic and partition of the running consumers, how many
+// records were written after the last acked one (as of the last fetch).
+func (s *Subscriber) Lag() map[string]map[int32]int64 {
+	s.mu.Lock()
+	ms := make([]*member, 0, len(s.members))
+	for m := range s.members {
+		ms = append(ms, m)
+	}
+	s.mu.Unlock()
+	out := make(map[string]map[int32]int64)
+	for _, m := range ms {
+		for p, lag := range m.lag() {
+			if out[m.topic] == nil {
+				out[m.topic] = make(map[int32]int64)
+			}
+			out[m.topic][p] += lag
+		}
+	}
+	return out
+}
+
+// Ping checks that the cluster answers.
+func (s *Subscriber) Ping(ctx context.Context) error {
+	s.mu.Lock()
+	cl := s.admin
+	s.mu.Unlock()
+	if cl == nil {
+		return nil
+	}
+	return cl.Ping(ctx)
+}
+
+// removeMember forgets a consumer that ended.
+func (s *Subscriber) removeMember(m *member) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.members, m)
+}
+
+// Close ends every consumer (see [Subscriber]) and waits for them. Calling
+// it again does nothing.
+func (s *Subscriber) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	ms := make([]*member, 0, len(s.members))
+	for m := range s.members {
+		ms = append(ms, m)
+	}
+	s.mu.Unlock()
+	for _, m := range ms {
+		m.stop()
+	}
+	for _, m := range ms {
+		<-m.done
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.admin != nil {
+		s.admin.Close()
+	}
+	return nil
+}
+
+var (
+	_ message.Subscriber           = (*Subscriber)(nil)
+	_ message.SubscribeInitializer = (*Subscriber)(nil)
+)
+
+// gate is open or shut; waiters block while it is shut.
+type gate struct {
+	// mu guards open.
+	mu sync.Mutex
+	// open is closed while the gate is open.
+	open chan struct{}
+}
+
+func newGate() *gate {
+	g := &gate{open: make(chan struct{})}
+	close(g.open)
+	return g
+}
+
+// wait returns a channel that is closed once the gate is open.
+func (g *gate) wait() <-chan struct{} {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.open
+}
+
+func (g *gate) shut() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	select {
+	case <-g.open:
+		g.open = make(chan struct{})
+	default:
+	}
+}
+
+func (g *gate) lift() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	select {
+	case <-g.open:
+	default:
+		close(g.open)
+	}
+}
+
+func (g *gate) isShut() bool {
+	select {
+	case <-g.wait():
+		return false
+	default:
+		return true
+	}
+}

@@ -1,0 +1,212 @@
+package kafka_test
+
+import (
+	"bytes"
+	"context"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill"
+	"github.com/ThreeDotsLabs/watermill/message"
+
+	"github.com/millstream/millstream/binder/kafka"
+	"github.com/millstream/millstream/sdk/cloudevent"
+)
+
+func TestSubscriberRoundTrip(t *testing.T) {
+	brokers := testBrokers(t)
+	topic := newTopic(t)
+	pub := publisher(t, brokers, nil)
+	sub := subscriber(t, brokers, func(c *kafka.SubscriberConfig) { c.StartOffset = kafka.Earliest })
+
+	payload := watermill.NewUUID() + "\x00\xff binary"
+	sent := message.NewMessage(watermill.NewUUID(), []byte(payload))
+	sent.Metadata.Set("h", "v")
+	sent.Metadata.Set(cloudevent.MetadataKey, "k")
+	if err := pub.Publish(topic, sent); err != nil {
+		t.Fatal(err)
+	}
+	msgs, err := sub.Subscribe(context.Background(), topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := receive(t, msgs)
+	got.Ack()
+	if got.UUID != sent.UUID || !bytes.Equal(got.Payload, sent.Payload) {
+		t.Errorf("got %s %q, want %s %q", got.UUID, got.Payload, sent.UUID, sent.Payload)
+	}
+	want := map[string]string{
+		"h": "v", cloudevent.MetadataKey: "k", cloudevent.MetadataPartition: "0",
+		kafka.MetadataOffset: "0", kafka.MetadataTopic: topic,
+	}
+	if !equalMaps(got.Metadata, want) {
+		t.Errorf("metadata = %v, want %v", got.Metadata, want)
+	}
+}
+
+func TestSubscriberWithoutGroupStartsAtLatest(t *testing.T) {
+	brokers := testBrokers(t)
+	topic := newTopic(t)
+	pub := publisher(t, brokers, nil)
+	sub := subscriber(t, brokers, nil)
+	if err := pub.Publish(topic, message.NewMessage("old", []byte("old"))); err != nil {
+		t.Fatal(err)
+	}
+	msgs, err := sub.Subscribe(context.Background(), topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pub.Publish(topic, message.NewMessage("new", []byte("new"))); err != nil {
+		t.Fatal(err)
+	}
+	if got := receive(t, msgs); got.UUID != "new" {
+		t.Errorf("first message = %s, want new (an anonymous subscriber starts at the end)", got.UUID)
+	}
+}
+
+func TestSubscriberNackRedeliversBeforeNext(t *testing.T) {
+	brokers := testBrokers(t)
+	topic := newTopic(t)
+	pub := publisher(t, brokers, nil)
+	sub := subscriber(t, brokers, func(c *kafka.SubscriberConfig) { c.StartOffset = kafka.Earliest })
+	if err := pub.Publish(topic, message.NewMessage("a", []byte("a")), message.NewMessage("b", []byte("b"))); err != nil {
+		t.Fatal(err)
+	}
+	msgs, err := sub.Subscribe(context.Background(), topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var order []string
+	for range 3 {
+		m := receive(t, msgs)
+		order = append(order, m.UUID)
+		if len(order) == 1 {
+			m.Nack()
+		} else {
+			m.Ack()
+		}
+	}
+	if got := order[0] + order[1] + order[2]; got != "aab" {
+		t.Errorf("delivery order = %v, want a (nacked), a, b", order)
+	}
+}
+
+func TestSubscriberHoldsNextUntilAck(t *testing.T) {
+	brokers := testBrokers(t)
+	topic := newTopic(t)
+	pub := publisher(t, brokers, nil)
+	sub := subscriber(t, brokers, func(c *kafka.SubscriberConfig) { c.StartOffset = kafka.Earliest })
+	if err := pub.Publish(topic, message.NewMessage("a", nil), message.NewMessage("b", nil)); err != nil {
+		t.Fatal(err)
+	}
+	msgs, err := sub.Subscribe(context.Background(), topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := receive(t, msgs)
+	receiveNone(t, msgs, 200*time.Millisecond)
+	a.Ack()
+	select {
+	case <-a.Context().Done():
+	case <-time.After(waitFor):
+		t.Error("message context not canceled after Ack")
+	}
+	if b := receive(t, msgs); b.UUID != "b" {
+		t.Errorf("after ack got %s, want b", b.UUID)
+	}
+}
+
+func TestSubscriberPartitionsInParallel(t *testing.T) {
+	brokers := testBrokers(t)
+	topic := newTopic(t)
+	pub := publisher(t, brokers, func(c *kafka.PublisherConfig) { c.Provision.Topic.Partitions = 2 })
+	sub := subscriber(t, brokers, func(c *kafka.SubscriberConfig) { c.StartOffset = kafka.Earliest })
+	for p := range 2 {
+		for i := range 2 {
+			m := message.NewMessage(strconv.Itoa(p)+"-"+strconv.Itoa(i), nil)
+			m.Metadata.Set(cloudevent.MetadataPartition, strconv.Itoa(p))
+			if err := pub.Publish(topic, m); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	msgs, err := sub.Subscribe(context.Background(), topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Hold the first message of one partition unacked: the other partition
+	// still delivers, in order.
+	held := receive(t, msgs)
+	other := "1"
+	if held.Metadata.Get(cloudevent.MetadataPartition) == "1" {
+		other = "0"
+	}
+	for i := range 2 {
+		m := receive(t, msgs)
+		if want := other + "-" + strconv.Itoa(i); m.UUID != want {
+			t.Fatalf("while %s is unacked got %s, want %s", held.UUID, m.UUID, want)
+		}
+		m.Ack()
+	}
+	held.Ack()
+	if m := receive(t, msgs); m.UUID != held.Metadata.Get(cloudevent.MetadataPartition)+"-1" {
+		t.Errorf("after ack of %s got %s", held.UUID, m.UUID)
+	}
+}
+
+func TestSubscriberPauseResume(t *testing.T) {
+	brokers := testBrokers(t)
+	topic := newTopic(t)
+	pub := publisher(t, brokers, nil)
+	sub := subscriber(t, brokers, func(c *kafka.SubscriberConfig) { c.StartOffset = kafka.Earliest })
+	msgs, err := sub.Subscribe(context.Background(), topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pub.Publish(topic, message.NewMessage("1", nil)); err != nil {
+		t.Fatal(err)
+	}
+	receive(t, msgs).Ack()
+	sub.Pause()
+	if !sub.Paused() {
+		t.Error("Paused() = false after Pause")
+	}
+	if err := pub.Publish(topic, message.NewMessage("2", nil)); err != nil {
+		t.Fatal(err)
+	}
+	receiveNone(t, msgs, 300*time.Millisecond)
+	sub.Resume()
+	if m := receive(t, msgs); m.UUID != "2" {
+		t.Errorf("after Resume got %s, want 2", m.UUID)
+	}
+}
+
+func TestSubscriberContextEndsConsumer(t *testing.T) {
+	brokers := testBrokers(t)
+	sub := subscriber(t, brokers, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	msgs, err := sub.Subscribe(ctx, newTopic(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	select {
+	case _, open := <-msgs:
+		if open {
+			t.Fatal("got a message from an empty topic")
+		}
+	case <-time.After(waitFor):
+		t.Fatal("channel not closed after the Subscribe context ended")
+	}
+}
+
+func TestSubscribeAfterClose(t *testing.T) {
+	sub := subscriber(t, testBrokers(t), nil)
+	if err := sub.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sub.Subscribe(context.Background(), "x"); err == nil {
+		t.Error("Subscribe after Close succeeded")
+	}
+}
