@@ -44,7 +44,8 @@ func makeBatch(t testing.TB, rng *rand.Rand, n, valueLen int, ts int64) []byte {
 // env is a log on an in-memory file system with fault injection.
 type env struct {
 	t     *testing.T
-	mem   *vfs.Mem
+	dir   string
+	mem   *vfs.Mem // nil on the OS file system
 	fy    *vfs.Faulty
 	clock *clock
 	opts  storage.Options
@@ -57,8 +58,28 @@ type env struct {
 
 func newEnv(t *testing.T, opts storage.Options) *env {
 	t.Helper()
-	e := &env{t: t, mem: vfs.NewMem(), clock: newClock(), rng: rand.New(rand.NewPCG(1, 2))}
-	e.fy = vfs.NewFaulty(e.mem)
+	mem := vfs.NewMem()
+	return newEnvOn(t, opts, mem, mem, dir)
+}
+
+// newEnvOS is newEnv on the operating system's file system, in a temporary
+// directory.
+func newEnvOS(t *testing.T, opts storage.Options) *env {
+	t.Helper()
+	return newEnvOn(t, opts, vfs.Default, nil, t.TempDir())
+}
+
+// forEachFS runs test on the in-memory and on the OS file system: the
+// tests that need no crash simulation run on both.
+func forEachFS(t *testing.T, opts storage.Options, test func(t *testing.T, e *env)) {
+	t.Run("Mem", func(t *testing.T) { test(t, newEnv(t, opts)) })
+	t.Run("OS", func(t *testing.T) { test(t, newEnvOS(t, opts)) })
+}
+
+func newEnvOn(t *testing.T, opts storage.Options, fsys vfs.FS, mem *vfs.Mem, d string) *env {
+	t.Helper()
+	e := &env{t: t, dir: d, mem: mem, clock: newClock(), rng: rand.New(rand.NewPCG(1, 2))}
+	e.fy = vfs.NewFaulty(fsys)
 	opts.FS = e.fy
 	opts.Now = e.clock.Now
 	e.opts = opts
@@ -73,7 +94,7 @@ func newEnv(t *testing.T, opts storage.Options) *env {
 
 func (e *env) open() {
 	e.t.Helper()
-	l, err := storage.Open(dir, e.opts)
+	l, err := storage.Open(e.dir, e.opts)
 	if err != nil {
 		e.t.Fatalf("Open = %v", err)
 	}

@@ -15,62 +15,64 @@ import (
 )
 
 func TestAppendAssignsOffsetsAndReadReturnsStoredBytes(t *testing.T) {
-	e := newEnv(t, storage.Options{})
-	next := int64(0)
-	for i := range 50 {
-		n := 1 + i%7
-		res := e.append(n, 10+i*13)
-		if res.BaseOffset != next || res.LastOffset != next+int64(n-1) || res.LogAppendTime != -1 {
-			t.Fatalf("append %d = %+v, want base %d", i, res, next)
+	forEachFS(t, storage.Options{}, func(t *testing.T, e *env) {
+		next := int64(0)
+		for i := range 50 {
+			n := 1 + i%7
+			res := e.append(n, 10+i*13)
+			if res.BaseOffset != next || res.LastOffset != next+int64(n-1) || res.LogAppendTime != -1 {
+				t.Fatalf("append %d = %+v, want base %d", i, res, next)
+			}
+			next += int64(n)
 		}
-		next += int64(n)
-	}
-	if got := e.log.EndOffset(); got != next {
-		t.Fatalf("EndOffset = %d, want %d", got, next)
-	}
-	e.check(e.want)
+		if got := e.log.EndOffset(); got != next {
+			t.Fatalf("EndOffset = %d, want %d", got, next)
+		}
+		e.check(e.want)
 
-	// Reading from any offset starts with the batch that holds it.
-	for off := int64(0); off < next; off++ {
-		data, err := e.log.Read(off, 1)
-		if err != nil {
-			t.Fatal(err)
+		// Reading from any offset starts with the batch that holds it.
+		for off := int64(0); off < next; off++ {
+			data, err := e.log.Read(off, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			h, err := record.Validate(data)
+			if err != nil {
+				t.Fatalf("Read(%d, 1) = not exactly one batch: %v", off, err)
+			}
+			if off < h.BaseOffset || off > h.LastOffset() {
+				t.Fatalf("Read(%d) starts with batch [%d, %d]", off, h.BaseOffset, h.LastOffset())
+			}
 		}
-		h, err := record.Validate(data)
-		if err != nil {
-			t.Fatalf("Read(%d, 1) = not exactly one batch: %v", off, err)
+		if data, err := e.log.Read(next, 100); data != nil || err != nil {
+			t.Fatalf("Read(end) = %d bytes, %v; want nil, nil", len(data), err)
 		}
-		if off < h.BaseOffset || off > h.LastOffset() {
-			t.Fatalf("Read(%d) starts with batch [%d, %d]", off, h.BaseOffset, h.LastOffset())
-		}
-	}
-	if data, err := e.log.Read(next, 100); data != nil || err != nil {
-		t.Fatalf("Read(end) = %d bytes, %v; want nil, nil", len(data), err)
-	}
-	_, err := e.log.Read(next+1, 100)
-	wantErr(t, "Read(end+1)", err, storage.ErrOffsetOutOfRange)
-	_, err = e.log.Read(-1, 100)
-	wantErr(t, "Read(-1)", err, storage.ErrOffsetOutOfRange)
+		_, err := e.log.Read(next+1, 100)
+		wantErr(t, "Read(end+1)", err, storage.ErrOffsetOutOfRange)
+		_, err = e.log.Read(-1, 100)
+		wantErr(t, "Read(-1)", err, storage.ErrOffsetOutOfRange)
+	})
 }
 
 func TestReadMaxBytes(t *testing.T) {
-	e := newEnv(t, storage.Options{})
-	for range 10 {
-		e.append(4, 500) // each batch a bit over 2 KiB
-	}
-	size := len(e.want[0])
-	for _, tc := range []struct{ max, want int }{
-		{0, 1}, {1, 1}, {size - 1, 1}, {size, 1}, {2*size - 1, 1}, {2 * size, 2}, {1 << 20, 10},
-	} {
-		data, err := e.log.Read(0, tc.max)
-		if err != nil {
-			t.Fatal(err)
+	forEachFS(t, storage.Options{}, func(t *testing.T, e *env) {
+		for range 10 {
+			e.append(4, 500) // each batch a bit over 2 KiB
 		}
-		parts, err := record.Split(data)
-		if err != nil || len(parts) != tc.want {
-			t.Errorf("Read(0, %d) = %d batches (%v), want %d", tc.max, len(parts), err, tc.want)
+		size := len(e.want[0])
+		for _, tc := range []struct{ max, want int }{
+			{0, 1}, {1, 1}, {size - 1, 1}, {size, 1}, {2*size - 1, 1}, {2 * size, 2}, {1 << 20, 10},
+		} {
+			data, err := e.log.Read(0, tc.max)
+			if err != nil {
+				t.Fatal(err)
+			}
+			parts, err := record.Split(data)
+			if err != nil || len(parts) != tc.want {
+				t.Errorf("Read(0, %d) = %d batches (%v), want %d", tc.max, len(parts), err, tc.want)
+			}
 		}
-	}
+	})
 }
 
 func TestRollBySizeAndIndexLookupsAcrossSegments(t *testing.T) {
@@ -197,24 +199,25 @@ func TestReopenKeepsIdenticalBytesAndContinues(t *testing.T) {
 }
 
 func TestLogAppendTime(t *testing.T) {
-	e := newEnv(t, storage.Options{LogAppendTime: true})
-	e.clock.Add(time.Hour)
-	b := makeBatch(t, e.rng, 3, 10, 5) // producer timestamps far in the past
-	res, err := e.log.Append(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.LogAppendTime != e.clock.Millis() {
-		t.Fatalf("LogAppendTime = %d, want %d", res.LogAppendTime, e.clock.Millis())
-	}
-	data, _ := e.log.Read(0, 1<<20)
-	h, err := record.Validate(data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if h.TimestampType() != record.LogAppendTime || h.MaxTimestamp != e.clock.Millis() {
-		t.Fatalf("stored header %+v", h)
-	}
+	forEachFS(t, storage.Options{LogAppendTime: true}, func(t *testing.T, e *env) {
+		e.clock.Add(time.Hour)
+		b := makeBatch(t, e.rng, 3, 10, 5) // producer timestamps far in the past
+		res, err := e.log.Append(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.LogAppendTime != e.clock.Millis() {
+			t.Fatalf("LogAppendTime = %d, want %d", res.LogAppendTime, e.clock.Millis())
+		}
+		data, _ := e.log.Read(0, 1<<20)
+		h, err := record.Validate(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h.TimestampType() != record.LogAppendTime || h.MaxTimestamp != e.clock.Millis() {
+			t.Fatalf("stored header %+v", h)
+		}
+	})
 }
 
 func TestAppendRefuses(t *testing.T) {
@@ -336,35 +339,36 @@ func TestOSFileSystem(t *testing.T) {
 }
 
 func TestReadUntilAndBatches(t *testing.T) {
-	e := newEnv(t, storage.Options{})
-	for range 10 {
-		e.append(2, 30) // offsets 0-1, 2-3, ...
-	}
-	data, err := e.log.ReadUntil(0, 1<<20, 5)
-	if err != nil {
-		t.Fatal(err)
-	}
-	parts, _ := record.Split(data)
-	if len(parts) != 3 { // [0,1] [2,3] [4,5]: the third starts below 5
-		t.Fatalf("ReadUntil(0, 5) = %d batches, want 3", len(parts))
-	}
-	if data, err := e.log.ReadUntil(6, 1<<20, 6); data != nil || err != nil {
-		t.Fatalf("ReadUntil(6, 6) = %d bytes, %v; want nil, nil", len(data), err)
-	}
-	// The batch holding offset is returned when it starts below until.
-	if data, _ := e.log.ReadUntil(5, 1, 6); len(data) == 0 {
-		t.Fatal("ReadUntil(5, 1, 6) returned nothing; the batch [4,5] holds 5")
-	}
-	var got [][]byte
-	for b, err := range e.log.Batches(3) {
+	forEachFS(t, storage.Options{}, func(t *testing.T, e *env) {
+		for range 10 {
+			e.append(2, 30) // offsets 0-1, 2-3, ...
+		}
+		data, err := e.log.ReadUntil(0, 1<<20, 5)
 		if err != nil {
 			t.Fatal(err)
 		}
-		got = append(got, b)
-	}
-	if len(got) != 9 || !bytes.Equal(got[0], e.want[1]) || !bytes.Equal(got[8], e.want[9]) {
-		t.Fatalf("Batches(3) = %d batches", len(got))
-	}
+		parts, _ := record.Split(data)
+		if len(parts) != 3 { // [0,1] [2,3] [4,5]: the third starts below 5
+			t.Fatalf("ReadUntil(0, 5) = %d batches, want 3", len(parts))
+		}
+		if data, err := e.log.ReadUntil(6, 1<<20, 6); data != nil || err != nil {
+			t.Fatalf("ReadUntil(6, 6) = %d bytes, %v; want nil, nil", len(data), err)
+		}
+		// The batch holding offset is returned when it starts below until.
+		if data, _ := e.log.ReadUntil(5, 1, 6); len(data) == 0 {
+			t.Fatal("ReadUntil(5, 1, 6) returned nothing; the batch [4,5] holds 5")
+		}
+		var got [][]byte
+		for b, err := range e.log.Batches(3) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, b)
+		}
+		if len(got) != 9 || !bytes.Equal(got[0], e.want[1]) || !bytes.Equal(got[8], e.want[9]) {
+			t.Fatalf("Batches(3) = %d batches", len(got))
+		}
+	})
 }
 
 func TestDurableOffset(t *testing.T) {

@@ -64,21 +64,22 @@ func TestRetentionByAgeKeepsForeverWhenNegative(t *testing.T) {
 }
 
 func TestRetentionBySize(t *testing.T) {
-	e := newEnv(t, storage.Options{SegmentBytes: 4 << 10, RetentionBytes: 10 << 10})
-	for range 60 {
-		e.append(1, 500)
-	}
-	before := e.log.Size()
-	if err := e.log.EnforceRetention(); err != nil {
-		t.Fatal(err)
-	}
-	after := e.log.Size()
-	if after < 10<<10 || after > 10<<10+4<<10 {
-		t.Fatalf("Size %d -> %d, want between RetentionBytes and RetentionBytes+SegmentBytes", before, after)
-	}
-	// What is left is a suffix of what was written.
-	start := e.log.StartOffset()
-	e.check(e.want[start:])
+	forEachFS(t, storage.Options{SegmentBytes: 4 << 10, RetentionBytes: 10 << 10}, func(t *testing.T, e *env) {
+		for range 60 {
+			e.append(1, 500)
+		}
+		before := e.log.Size()
+		if err := e.log.EnforceRetention(); err != nil {
+			t.Fatal(err)
+		}
+		after := e.log.Size()
+		if after < 10<<10 || after > 10<<10+4<<10 {
+			t.Fatalf("Size %d -> %d, want between RetentionBytes and RetentionBytes+SegmentBytes", before, after)
+		}
+		// What is left is a suffix of what was written.
+		start := e.log.StartOffset()
+		e.check(e.want[start:])
+	})
 }
 
 func TestDeleteRecords(t *testing.T) {

@@ -16,57 +16,60 @@ import (
 // more producers append and call Sync: they must all be served by one more
 // fsync, two in all.
 func TestGroupCommitSharesOneFsync(t *testing.T) {
-	e := newEnv(t, storage.Options{})
-	entered := make(chan struct{})
-	release := make(chan struct{})
-	var once sync.Once
-	e.fy.SetSyncHook(func(name string) {
-		if strings.HasSuffix(name, ".log") {
-			once.Do(func() {
-				close(entered)
-				<-release
-			})
+	forEachFS(t, storage.Options{}, func(t *testing.T, e *env) {
+		entered := make(chan struct{})
+		release := make(chan struct{})
+		var once sync.Once
+		e.fy.SetSyncHook(func(name string) {
+			if strings.HasSuffix(name, ".log") {
+				once.Do(func() {
+					close(entered)
+					<-release
+				})
+			}
+		})
+		before := e.fy.Syncs()
+
+		ctx := context.Background()
+		first := e.append(1, 100)
+		errs := make(chan error, 11)
+		go func() { errs <- e.log.Sync(ctx, first.LastOffset+1) }()
+		<-entered
+
+		var appended sync.WaitGroup
+		for range 10 {
+			appended.Add(1)
+			b := makeBatch(t, e.rng, 1, 100, 0)
+			go func() {
+				res, err := e.log.Append(b)
+				appended.Done()
+				if err != nil {
+					errs <- err
+					return
+				}
+				errs <- e.log.Sync(ctx, res.LastOffset+1)
+			}()
+		}
+		appended.Wait()
+		close(release)
+		for range 11 {
+			if err := <-errs; err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got := e.fy.Syncs() - before; got != 2 {
+			t.Fatalf("11 Sync calls made %d fsyncs, want 2 (one in flight, one shared by the 10 that arrived during it)", got)
+		}
+		// Everything is durable now: a crash loses nothing.
+		e.abandon()
+		if e.mem != nil {
+			e.mem.Crash()
+		}
+		e.open()
+		if got := e.log.EndOffset(); got != 11 {
+			t.Fatalf("EndOffset after crash = %d, want 11", got)
 		}
 	})
-	before := e.fy.Syncs()
-
-	ctx := context.Background()
-	first := e.append(1, 100)
-	errs := make(chan error, 11)
-	go func() { errs <- e.log.Sync(ctx, first.LastOffset+1) }()
-	<-entered
-
-	var appended sync.WaitGroup
-	for range 10 {
-		appended.Add(1)
-		b := makeBatch(t, e.rng, 1, 100, 0)
-		go func() {
-			res, err := e.log.Append(b)
-			appended.Done()
-			if err != nil {
-				errs <- err
-				return
-			}
-			errs <- e.log.Sync(ctx, res.LastOffset+1)
-		}()
-	}
-	appended.Wait()
-	close(release)
-	for range 11 {
-		if err := <-errs; err != nil {
-			t.Fatal(err)
-		}
-	}
-	if got := e.fy.Syncs() - before; got != 2 {
-		t.Fatalf("11 Sync calls made %d fsyncs, want 2 (one in flight, one shared by the 10 that arrived during it)", got)
-	}
-	// Everything is durable now: a crash loses nothing.
-	e.abandon()
-	e.mem.Crash()
-	e.open()
-	if got := e.log.EndOffset(); got != 11 {
-		t.Fatalf("EndOffset after crash = %d, want 11", got)
-	}
 }
 
 func TestSyncWithNothingNewDoesNotFsync(t *testing.T) {
@@ -122,85 +125,86 @@ func TestSyncHonoursContextWhileWaiting(t *testing.T) {
 // together (meant for -race) and checks that every acknowledged batch is
 // read back intact and in offset order.
 func TestConcurrentAppendReadSync(t *testing.T) {
-	e := newEnv(t, storage.Options{SegmentBytes: 16 << 10, IndexIntervalBytes: 512})
-	const producers, perProducer = 4, 100
-	var wg sync.WaitGroup
-	stop := make(chan struct{})
-	readErr := make(chan error, 1)
-	go func() {
-		defer close(readErr)
-		off := int64(0)
-		for {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			data, err := e.log.Read(off, 4096)
-			if err != nil {
-				readErr <- err
-				return
-			}
-			if data == nil {
+	forEachFS(t, storage.Options{SegmentBytes: 16 << 10, IndexIntervalBytes: 512}, func(t *testing.T, e *env) {
+		const producers, perProducer = 4, 100
+		var wg sync.WaitGroup
+		stop := make(chan struct{})
+		readErr := make(chan error, 1)
+		go func() {
+			defer close(readErr)
+			off := int64(0)
+			for {
 				select {
-				case <-e.log.Appended():
 				case <-stop:
 					return
+				default:
 				}
-				continue
-			}
-			parts, err := record.Split(data)
-			if err != nil {
-				readErr <- err
-				return
-			}
-			for _, p := range parts {
-				h, err := record.Validate(p)
+				data, err := e.log.Read(off, 4096)
 				if err != nil {
 					readErr <- err
 					return
 				}
-				if h.BaseOffset > off || h.LastOffset() < off {
-					readErr <- errors.New("batches out of order")
-					return
+				if data == nil {
+					select {
+					case <-e.log.Appended():
+					case <-stop:
+						return
+					}
+					continue
 				}
-				off = h.LastOffset() + 1
-			}
-		}
-	}()
-	batches := make([][][]byte, producers)
-	for p := range producers {
-		for range perProducer {
-			batches[p] = append(batches[p], makeBatch(t, e.rng, 2, 64, 0))
-		}
-	}
-	for p := range producers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for _, b := range batches[p] {
-				res, err := e.log.Append(b)
+				parts, err := record.Split(data)
 				if err != nil {
-					t.Error(err)
+					readErr <- err
 					return
 				}
-				if err := e.log.Sync(context.Background(), res.LastOffset+1); err != nil {
-					t.Error(err)
-					return
+				for _, p := range parts {
+					h, err := record.Validate(p)
+					if err != nil {
+						readErr <- err
+						return
+					}
+					if h.BaseOffset > off || h.LastOffset() < off {
+						readErr <- errors.New("batches out of order")
+						return
+					}
+					off = h.LastOffset() + 1
 				}
 			}
 		}()
-	}
-	wg.Wait()
-	close(stop)
-	if err := <-readErr; err != nil {
-		t.Fatal(err)
-	}
-	got := e.readAll(0)
-	if len(got) != producers*perProducer {
-		t.Fatalf("read %d batches, want %d", len(got), producers*perProducer)
-	}
-	if e.fy.Syncs() >= producers*perProducer {
-		t.Logf("no fsync sharing happened (%d fsyncs); fine on a fast machine", e.fy.Syncs())
-	}
+		batches := make([][][]byte, producers)
+		for p := range producers {
+			for range perProducer {
+				batches[p] = append(batches[p], makeBatch(t, e.rng, 2, 64, 0))
+			}
+		}
+		for p := range producers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for _, b := range batches[p] {
+					res, err := e.log.Append(b)
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					if err := e.log.Sync(context.Background(), res.LastOffset+1); err != nil {
+						t.Error(err)
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		close(stop)
+		if err := <-readErr; err != nil {
+			t.Fatal(err)
+		}
+		got := e.readAll(0)
+		if len(got) != producers*perProducer {
+			t.Fatalf("read %d batches, want %d", len(got), producers*perProducer)
+		}
+		if e.fy.Syncs() >= producers*perProducer {
+			t.Logf("no fsync sharing happened (%d fsyncs); fine on a fast machine", e.fy.Syncs())
+		}
+	})
 }
