@@ -81,3 +81,33 @@ func FuzzSplit(f *testing.F) {
 		}
 	})
 }
+
+// FuzzRecords feeds arbitrary bytes to the record iterator, which the
+// broker's internal logs use to read their own batches back: it must yield
+// either records or one error wrapping a sentinel, never panic.
+func FuzzRecords(f *testing.F) {
+	for _, s := range seeds(f) {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		errs := 0
+		for r, err := range record.Records(b) {
+			if err != nil {
+				errs++
+				if !errors.Is(err, record.ErrCorrupt) && !errors.Is(err, record.ErrLegacyFormat) &&
+					!errors.Is(err, record.ErrInvalidRecord) && !errors.Is(err, record.ErrUnsupportedCompression) &&
+					!errors.Is(err, errors.ErrUnsupported) {
+					t.Fatalf("Records error wraps no sentinel: %v", err)
+				}
+				continue
+			}
+			if errs > 0 {
+				t.Fatal("Records yielded a record after an error")
+			}
+			_ = r
+		}
+		if errs > 1 {
+			t.Fatalf("Records yielded %d errors, want at most one", errs)
+		}
+	})
+}
