@@ -96,6 +96,46 @@ func BenchmarkAppend(b *testing.B) {
 	})
 }
 
+// BenchmarkAppendPartitions is a produce request of four batches, one to
+// each of four of eight logs, followed by SyncAll, from 64 producers: the
+// acks=all path of a topic with eight partitions.
+func BenchmarkAppendPartitions(b *testing.B) {
+	logs := make([]*storage.Log, 8)
+	for i := range logs {
+		logs[i] = openBench(b)
+	}
+	b.SetBytes(4 * (1024 + 61 + 10))
+	b.ReportAllocs()
+	b.SetParallelism(32)
+	ctx := context.Background()
+	var seed atomic.Uint64
+	b.RunParallel(func(pb *testing.PB) {
+		s := seed.Add(1)
+		rng := rand.New(rand.NewPCG(s, s))
+		batches := make([][]byte, 8)
+		for i := range batches {
+			batches[i] = makeBatch(b, rng, 1, 1024, 0)
+		}
+		points := make([]storage.SyncPoint, 4)
+		for pb.Next() {
+			first := rng.IntN(len(logs))
+			for j := range points {
+				l := logs[(first+j)%len(logs)]
+				res, err := l.Append(batches[j])
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				points[j] = storage.SyncPoint{Log: l, UpTo: res.LastOffset + 1}
+			}
+			if err := storage.SyncAll(ctx, points...); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
+
 // BenchmarkRead reads 1 MiB at a time through 64 MiB of 1 KiB records,
 // front to back and around again, as a catching-up consumer does.
 func BenchmarkRead(b *testing.B) {

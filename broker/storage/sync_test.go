@@ -3,13 +3,16 @@ package storage_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/millstream/millstream/broker/record"
 	"github.com/millstream/millstream/broker/storage"
+	"github.com/millstream/millstream/broker/vfs"
 )
 
 // TestGroupCommitSharesOneFsync holds the first fsync in flight while ten
@@ -207,4 +210,55 @@ func TestConcurrentAppendReadSync(t *testing.T) {
 			t.Logf("no fsync sharing happened (%d fsyncs); fine on a fast machine", e.fy.Syncs())
 		}
 	})
+}
+
+func TestSyncAllRunsFsyncsTogether(t *testing.T) {
+	mem := vfs.NewMem()
+	fy := vfs.NewFaulty(mem)
+	// Each fsync of a .log waits until all three are in flight: SyncAll
+	// passes only if it runs them at the same time.
+	var arrived atomic.Int32
+	all := make(chan struct{})
+	var serial atomic.Bool
+	fy.SetSyncHook(func(name string) {
+		if !strings.HasSuffix(name, ".log") {
+			return
+		}
+		if arrived.Add(1) == 3 {
+			close(all)
+		}
+		select {
+		case <-all:
+		case <-time.After(2 * time.Second):
+			serial.Store(true)
+		}
+	})
+	var points []storage.SyncPoint
+	for i := range 3 {
+		l, err := storage.Open(fmt.Sprintf("/data/t-%d", i), storage.Options{FS: fy})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		b, _ := record.Build(0, record.Record{Value: []byte("x")})
+		res, err := l.Append(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		points = append(points, storage.SyncPoint{Log: l, UpTo: res.LastOffset + 1})
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := storage.SyncAll(ctx, points...); err != nil {
+		t.Fatal(err)
+	}
+	fy.SetSyncHook(nil)
+	if serial.Load() {
+		t.Fatal("the fsyncs of SyncAll did not run at the same time")
+	}
+	for _, p := range points {
+		if p.Log.DurableOffset() != 1 {
+			t.Fatalf("%s: DurableOffset = %d after SyncAll", p.Log.Dir(), p.Log.DurableOffset())
+		}
+	}
 }
