@@ -158,12 +158,12 @@ func (t *TLSConfig) Config() (*tls.Config, error) {
 // kgoLogger sends franz-go's log lines to slog.
 type kgoLogger struct{ l *slog.Logger }
 
+// Level keeps franz-go's chatty info lines (every connection, every join)
+// for when the logger is at debug.
 func (k kgoLogger) Level() kgo.LogLevel {
 	switch ctx := context.Background(); {
 	case k.l.Enabled(ctx, slog.LevelDebug):
 		return kgo.LogLevelDebug
-	case k.l.Enabled(ctx, slog.LevelInfo):
-		return kgo.LogLevelInfo
 	case k.l.Enabled(ctx, slog.LevelWarn):
 		return kgo.LogLevelWarn
 	default:

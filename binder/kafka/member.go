@@ -45,6 +45,9 @@ type member struct {
 	closing bool
 	// workers counts the partition goroutines.
 	workers sync.WaitGroup
+	// assigned is closed after the first assignment of a group member.
+	assigned     chan struct{}
+	assignedOnce sync.Once
 }
 
 func newMember(ctx context.Context, s *Subscriber, adm *kadm.Client, topic string) (*member, error) {
@@ -58,6 +61,8 @@ func newMember(ctx context.Context, s *Subscriber, adm *kadm.Client, topic strin
 		msgCtx: context.WithoutCancel(ctx),
 		done:   make(chan struct{}),
 		parts:  make(map[int32]*partition),
+
+		assigned: make(chan struct{}),
 	}
 	m.pollCtx, m.stopPoll = context.WithCancel(ctx)
 	opts, err := cfg.kgoOpts()
@@ -74,6 +79,10 @@ func newMember(ctx context.Context, s *Subscriber, adm *kadm.Client, topic strin
 			kgo.ConsumeTopics(topic),
 			kgo.ConsumeResetOffset(reset),
 			kgo.DisableAutoCommit(),
+			// The Java client's default: range first (eager), so that a
+			// new member gets its partitions in one rebalance.
+			kgo.Balancers(kgo.RangeBalancer(), kgo.CooperativeStickyBalancer()),
+			kgo.HeartbeatInterval(cfg.HeartbeatInterval),
 			kgo.OnPartitionsAssigned(m.onAssigned),
 			kgo.OnPartitionsRevoked(m.onRevoked),
 			kgo.OnPartitionsLost(m.onLost),
@@ -213,6 +222,23 @@ func (m *member) onAssigned(_ context.Context, _ *kgo.Client, assigned map[strin
 	defer m.mu.Unlock()
 	for _, id := range assigned[m.topic] {
 		m.startPartition(id)
+	}
+	m.assignedOnce.Do(func() { close(m.assigned) })
+}
+
+// waitAssigned waits for a group member's first assignment, at most d.
+func (m *member) waitAssigned(ctx context.Context, d time.Duration) {
+	if !m.group || d <= 0 {
+		return
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-m.assigned:
+	case <-ctx.Done():
+	case <-m.done:
+	case <-t.C:
+		m.s.log.Warn("kafka: group member not assigned partitions yet; going on", "topic", m.topic, "group", m.s.cfg.Group, "waited", d)
 	}
 }
 

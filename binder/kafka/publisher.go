@@ -98,6 +98,9 @@ type Publisher struct {
 	log  *slog.Logger
 	cl   *kgo.Client
 	prov *provisioner
+	// ownsClient: Close closes cl. Publishers of a binder share its
+	// client.
+	ownsClient bool
 
 	// mu is held for reading by Publish and for writing by Close.
 	mu     sync.RWMutex
@@ -111,6 +114,16 @@ func NewPublisher(cfg PublisherConfig) (*Publisher, error) {
 		return nil, fmt.Errorf("kafka: publisher config: %w", err)
 	}
 	cfg.setDefaults()
+	cl, err := newProducerClient(&cfg)
+	if err != nil {
+		return nil, err
+	}
+	log := discardLogger(cfg.Logger)
+	return &Publisher{cfg: cfg, log: log, cl: cl, ownsClient: true, prov: newProvisioner(kadm.NewClient(cl), log)}, nil
+}
+
+// newProducerClient makes the franz-go client of a publisher.
+func newProducerClient(cfg *PublisherConfig) (*kgo.Client, error) {
 	opts, err := cfg.kgoOpts()
 	if err != nil {
 		return nil, fmt.Errorf("kafka: publisher config: %w", err)
@@ -137,8 +150,7 @@ func NewPublisher(cfg PublisherConfig) (*Publisher, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kafka: new publisher client: %w", err)
 	}
-	log := discardLogger(cfg.Logger)
-	return &Publisher{cfg: cfg, log: log, cl: cl, prov: newProvisioner(kadm.NewClient(cl), log)}, nil
+	return cl, nil
 }
 
 // Client returns the underlying franz-go client, for what this package does
@@ -222,7 +234,9 @@ func (p *Publisher) Close() error {
 		return nil
 	}
 	p.closed = true
-	p.cl.Close()
+	if p.ownsClient {
+		p.cl.Close()
+	}
 	return nil
 }
 

@@ -28,6 +28,8 @@ const (
 	DefaultCloseTimeout       = 10 * time.Second
 	DefaultCommitInterval     = time.Second
 	DefaultMaxBufferedRecords = 1000
+	DefaultAssignmentTimeout  = 30 * time.Second
+	DefaultHeartbeatInterval  = time.Second
 )
 
 // SubscriberConfig configures a [Subscriber].
@@ -72,6 +74,14 @@ type SubscriberConfig struct {
 	// SessionTimeout is the group session timeout; zero keeps franz-go's
 	// default (45s).
 	SessionTimeout time.Duration
+	// HeartbeatInterval is how often a member tells the group it is alive,
+	// which is also how soon it notices a rebalance. Default 1s.
+	HeartbeatInterval time.Duration
+	// AssignmentTimeout bounds how long Subscribe waits for a new group
+	// member to get its first partitions, so that messages sent after
+	// Subscribe returns are shared with it. Default 30s; negative: do not
+	// wait.
+	AssignmentTimeout time.Duration
 }
 
 func (c *SubscriberConfig) setDefaults() {
@@ -92,6 +102,12 @@ func (c *SubscriberConfig) setDefaults() {
 	}
 	if c.CommitInterval == 0 {
 		c.CommitInterval = DefaultCommitInterval
+	}
+	if c.HeartbeatInterval == 0 {
+		c.HeartbeatInterval = DefaultHeartbeatInterval
+	}
+	if c.AssignmentTimeout == 0 {
+		c.AssignmentTimeout = DefaultAssignmentTimeout
 	}
 	if c.MaxBufferedRecords == 0 {
 		c.MaxBufferedRecords = DefaultMaxBufferedRecords
@@ -162,6 +178,8 @@ type Subscriber struct {
 	// first use.
 	admin *kgo.Client
 	prov  *provisioner
+	// sharedAdmin: admin belongs to the binder; Close leaves it open.
+	sharedAdmin bool
 }
 
 // NewSubscriber checks cfg and returns a subscriber. It connects on the
@@ -217,8 +235,10 @@ func (s *Subscriber) provision(ctx context.Context, topic string) (int32, error)
 	return prov.ensure(ctx, topic, s.cfg.Provision.Topic, s.cfg.Provision.FewerPartitions)
 }
 
-// Subscribe starts a consumer of topic and returns its messages. See
-// [Subscriber] for delivery, ordering and context behaviour.
+// Subscribe starts a consumer of topic and returns its messages. A group
+// member returns once the group assigned it partitions (at most
+// AssignmentTimeout). See [Subscriber] for delivery, ordering and context
+// behaviour.
 func (s *Subscriber) Subscribe(ctx context.Context, topic string) (<-chan *message.Message, error) {
 	if _, err := s.provision(ctx, topic); err != nil {
 		return nil, fmt.Errorf("kafka: subscribe to %s: %w", topic, err)
@@ -240,6 +260,7 @@ func (s *Subscriber) Subscribe(ctx context.Context, topic string) (<-chan *messa
 	s.members[m] = struct{}{}
 	s.mu.Unlock()
 	go m.run()
+	m.waitAssigned(ctx, s.cfg.AssignmentTimeout)
 	return m.out, nil
 }
 
@@ -329,7 +350,7 @@ func (s *Subscriber) Close() error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.admin != nil {
+	if s.admin != nil && !s.sharedAdmin {
 		s.admin.Close()
 	}
 	return nil
