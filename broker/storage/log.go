@@ -31,6 +31,9 @@ type Log struct {
 	size     int64      // bytes in all .log files
 	closed   bool
 	failed   error // sticky: set by a failed write or fsync
+	// pending are segments taken out of the log whose files could not be
+	// removed yet; removeSegments tries again.
+	pending []*segment
 
 	// appended is closed and replaced on an append, but only when someone
 	// took it since the last time (appendedTaken), so appends with nobody
@@ -259,8 +262,8 @@ func (l *Log) Close() error {
 	} else {
 		err = fmt.Errorf("storage: close %s: %w: %w", l.dir, ErrLogFailed, l.failed)
 	}
-	segs := l.segments
-	l.segments = nil
+	segs := append(l.segments, l.pending...)
+	l.segments, l.pending = nil, nil
 	close(l.appended)
 	l.appendedTaken = false
 	l.mu.Unlock()

@@ -51,6 +51,9 @@ func Open(dir string, opts Options) (*Log, error) {
 		}
 		return nil, err
 	}
+	for _, s := range l.segments {
+		l.size += s.size
+	}
 	end := l.endOffset()
 	l.start = max(storedStart, l.segments[0].base)
 	if l.start > end {
@@ -64,10 +67,17 @@ func Open(dir string, opts Options) (*Log, error) {
 			return nil, l.abandon(err)
 		}
 	}
-	for _, s := range l.segments {
-		l.size += s.size
+	// Segments wholly below a durable start offset are left over from a
+	// DeleteRecords whose deletions did not all reach the disk.
+	n := 0
+	for n < len(l.segments)-1 && l.segments[n].end <= l.start {
+		n++
 	}
+	below := l.dropFirst(n)
 	l.durable = l.endOffset()
+	if err := l.removeSegments(below); err != nil {
+		return nil, l.abandon(err)
+	}
 	if clean {
 		// A later crash must not find a stale marker.
 		name := filepath.Join(dir, cleanFile)
@@ -83,10 +93,10 @@ func Open(dir string, opts Options) (*Log, error) {
 
 // abandon closes the files of a log that failed to open.
 func (l *Log) abandon(err error) error {
-	for _, s := range l.segments {
+	for _, s := range append(l.segments, l.pending...) {
 		s.unref()
 	}
-	l.segments = nil
+	l.segments, l.pending = nil, nil
 	return err
 }
 

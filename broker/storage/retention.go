@@ -1,7 +1,10 @@
 package storage
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
+	"slices"
 )
 
 // DeleteRecords moves the log start offset up to before (DeleteRecords,
@@ -101,25 +104,47 @@ func (l *Log) dropFirst(n int) []*segment {
 	return drop
 }
 
-// removeSegments deletes the files of segments already taken out of the log;
-// readers still holding them finish first (the open files outlive the
-// names).
+// removeSegments deletes the files of segments already taken out of the log
+// (and of those whose deletion failed before), and makes that durable.
+// Readers still holding a segment finish first: its open files outlive the
+// names. Segments whose files could not be removed durably stay pending and
+// are tried again by the next call, which fails until they are gone.
 func (l *Log) removeSegments(drop []*segment) error {
+	l.mu.Lock()
+	drop = append(l.pending, drop...)
+	l.pending = nil
+	l.mu.Unlock()
 	if len(drop) == 0 {
 		return nil
 	}
-	var firstErr error
+	var failed []*segment
+	var errs []error
 	for _, s := range drop {
+		ok := true
 		for _, ext := range []string{logExt, indexExt, timeIndexExt} {
-			if err := l.fs.Remove(s.path(ext)); err != nil && firstErr == nil {
-				firstErr = fmt.Errorf("storage: remove %s: %w", s.path(ext), err)
+			if err := l.fs.Remove(s.path(ext)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				errs = append(errs, fmt.Errorf("storage: remove %s: %w", s.path(ext), err))
+				ok = false
 			}
 		}
-		l.logger.Info("deleted segment", "dir", l.dir, "segment", segmentName(s.base), "size", s.size)
-		s.unref()
+		if !ok {
+			failed = append(failed, s)
+		}
 	}
-	if err := l.fs.SyncDir(l.dir); err != nil && firstErr == nil {
-		firstErr = fmt.Errorf("storage: sync directory %s: %w", l.dir, err)
+	if err := l.fs.SyncDir(l.dir); err != nil {
+		errs = append(errs, fmt.Errorf("storage: sync directory %s: %w", l.dir, err))
+		failed = drop
 	}
-	return firstErr
+	for _, s := range drop {
+		if !slices.Contains(failed, s) {
+			l.logger.Info("deleted segment", "dir", l.dir, "segment", segmentName(s.base), "size", s.size)
+			s.unref()
+		}
+	}
+	if len(failed) > 0 {
+		l.mu.Lock()
+		l.pending = append(l.pending, failed...)
+		l.mu.Unlock()
+	}
+	return errors.Join(errs...)
 }
