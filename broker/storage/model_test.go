@@ -98,7 +98,29 @@ func runCrashModel(t *testing.T, seed uint64) {
 
 	l := open()
 	for range 120 {
-		switch op := rng.IntN(20); {
+		switch op := rng.IntN(22); {
+		case op >= 20:
+			start, end := l.StartOffset(), l.EndOffset()
+			if end > start {
+				off := start + rng.Int64N(end-start)
+				data, err := l.Read(off, rng.IntN(3000))
+				if err != nil {
+					break // a failed log may refuse; not a promise
+				}
+				parts, err := record.Split(data)
+				if err != nil || len(parts) == 0 {
+					t.Fatalf("seed %d: Read(%d) = %d bytes that do not split: %v", seed, off, len(data), err)
+				}
+				for _, p := range parts {
+					h, _ := record.ParseHeader(p)
+					if want, ok := appended[h.BaseOffset]; !ok || !bytes.Equal(want, p) {
+						t.Fatalf("seed %d: Read(%d) returned a batch at %d that was not appended there", seed, off, h.BaseOffset)
+					}
+				}
+				if h, _ := record.ParseHeader(parts[0]); off < h.BaseOffset || off > h.LastOffset() {
+					t.Fatalf("seed %d: Read(%d) starts with [%d, %d]", seed, off, h.BaseOffset, h.LastOffset())
+				}
+			}
 		case op < 10:
 			b := makeBatch(t, rng, 1+rng.IntN(3), rng.IntN(300), clk.Millis())
 			if res, err := l.Append(b); err == nil {
