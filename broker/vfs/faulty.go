@@ -25,6 +25,9 @@ type Faulty struct {
 	writeBudget int64
 	// syncCountdown: the syncCountdown-th next File.Sync fails; 0 = never.
 	syncCountdown int
+	// writeCountdown: the writeCountdown-th next write fails whole; 0 =
+	// never.
+	writeCountdown int
 	failed        bool
 	syncs         int64
 	dirSyncs      int64
@@ -43,6 +46,14 @@ func (f *Faulty) FailAfterBytes(n int64) {
 	f.writeBudget = n
 }
 
+// FailWriteAt makes the n-th next write call (1 = the next one) fail
+// without writing anything, and everything after it.
+func (f *Faulty) FailWriteAt(n int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.writeCountdown = n
+}
+
 // FailSyncAt makes the n-th next File.Sync fail (1 = the next one) and
 // everything after it.
 func (f *Faulty) FailSyncAt(n int) {
@@ -55,7 +66,7 @@ func (f *Faulty) FailSyncAt(n int) {
 func (f *Faulty) Heal() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.writeBudget, f.syncCountdown, f.failed = -1, 0, false
+	f.writeBudget, f.syncCountdown, f.writeCountdown, f.failed = -1, 0, 0, false
 }
 
 // Failed reports whether a fault has fired since the last Heal.
@@ -183,6 +194,13 @@ func (f *faultyFile) allow(n int) (int, bool) {
 	defer f.fs.mu.Unlock()
 	if f.fs.failed {
 		return 0, true
+	}
+	if f.fs.writeCountdown > 0 {
+		f.fs.writeCountdown--
+		if f.fs.writeCountdown == 0 {
+			f.fs.failed = true
+			return 0, true
+		}
 	}
 	if f.fs.writeBudget < 0 {
 		return n, false

@@ -11,7 +11,7 @@
 //	| NewMem()    | in memory; Crash() drops all data not made durable by Sync  |
 //	|             | and all names not made durable by SyncDir                   |
 //	| NewFaulty() | wraps another FS; fails writes after N bytes (torn: the     |
-//	|             | prefix lands) or the Nth Sync, and counts syncs             |
+//	|             | prefix lands), the Nth write or the Nth Sync; counts syncs  |
 //
 // All implementations are safe for concurrent use. A [File] is safe for
 // concurrent ReadAt, WriteAt and Sync; Write (which advances an offset) must

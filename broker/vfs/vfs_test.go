@@ -242,3 +242,19 @@ func TestFaultySyncCountAndFailure(t *testing.T) {
 		t.Fatalf("SyncDir after a failed sync = %v", err)
 	}
 }
+
+func TestFaultyFailWriteAt(t *testing.T) {
+	m := vfs.NewMem()
+	fy := vfs.NewFaulty(m)
+	f, _ := fy.Create("x")
+	fy.FailWriteAt(2)
+	if _, err := f.Write([]byte("ab")); err != nil {
+		t.Fatalf("first write = %v", err)
+	}
+	if n, err := f.WriteAt([]byte("cd"), 2); n != 0 || !errors.Is(err, vfs.ErrInjected) {
+		t.Fatalf("second write = %d, %v; want 0, ErrInjected", n, err)
+	}
+	if st, _ := m.Stat("x"); st.Size() != 2 {
+		t.Fatalf("file is %d bytes, want 2: the failed write wrote nothing", st.Size())
+	}
+}
