@@ -28,10 +28,10 @@ type Faulty struct {
 	// writeCountdown: the writeCountdown-th next write fails whole; 0 =
 	// never.
 	writeCountdown int
-	failed        bool
-	syncs         int64
-	dirSyncs      int64
-	syncHook      func(name string)
+	failed         bool
+	syncs          int64
+	dirSyncs       int64
+	syncHook       func(name string)
 }
 
 // NewFaulty returns fs with fault injection, initially injecting nothing.
