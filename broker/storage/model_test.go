@@ -147,7 +147,11 @@ func runCrashModel(t *testing.T, seed uint64) {
 				minStart = max(minStart, l.StartOffset())
 			}
 		case op < 16:
-			fy.FailAfterBytes(int64(rng.IntN(400)))
+			if rng.IntN(2) == 0 {
+				fy.FailAfterBytes(int64(rng.IntN(400)))
+			} else {
+				fy.FailWriteAt(1 + rng.IntN(4))
+			}
 		case op < 17:
 			fy.FailSyncAt(1 + rng.IntN(3))
 		case op < 18:
