@@ -384,3 +384,40 @@ func TestDurableOffset(t *testing.T) {
 		t.Fatalf("DurableOffset after Sync = %d, want 3", e.log.DurableOffset())
 	}
 }
+
+// dirSyncRecorder records the directories fsynced through it.
+type dirSyncRecorder struct {
+	vfs.FS
+	synced []string
+}
+
+func (r *dirSyncRecorder) SyncDir(dir string) error {
+	r.synced = append(r.synced, dir)
+	return r.FS.SyncDir(dir)
+}
+
+func TestOpenSyncsTheParentOfANewDirectory(t *testing.T) {
+	mem := vfs.NewMem()
+	mem.MkdirAll("/data", 0o755)
+	rec := &dirSyncRecorder{FS: mem}
+	l, err := storage.Open("/data/a/topic-0", storage.Options{FS: rec})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	for _, want := range []string{"/data", "/data/a", "/data/a/topic-0"} {
+		if !slices.Contains(rec.synced, want) {
+			t.Errorf("directory %s not fsynced when creating the log (fsynced: %v)", want, rec.synced)
+		}
+	}
+	rec.synced = nil
+	l.Close()
+	l2, err := storage.Open("/data/a/topic-0", storage.Options{FS: rec})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l2.Close()
+	if slices.Contains(rec.synced, "/data/a") {
+		t.Errorf("reopening an existing log fsynced its parent: %v", rec.synced)
+	}
+}

@@ -3,11 +3,13 @@ package storage
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"path/filepath"
 	"slices"
 	"strings"
 
 	"github.com/millstream/millstream/broker/record"
+	"github.com/millstream/millstream/broker/vfs"
 )
 
 // recoveryWindow is the read size of the recovery scan.
@@ -26,8 +28,8 @@ func Open(dir string, opts Options) (*Log, error) {
 		return nil, err
 	}
 	fsys := opts.FS
-	if err := fsys.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("storage: create %s: %w", dir, err)
+	if err := makeDir(fsys, dir); err != nil {
+		return nil, err
 	}
 	l := &Log{
 		dir:      dir,
@@ -407,6 +409,36 @@ func (l *Log) recoverActive(seg *segment, size int64) error {
 	seg.size = pos
 	if err := seg.log.Sync(); err != nil {
 		return fmt.Errorf("storage: recover %s: sync: %w", path, err)
+	}
+	return nil
+}
+
+// makeDir creates dir and any missing parents, and fsyncs the parent of each
+// directory it created: otherwise a power loss could take a new partition's
+// directory, with its fsynced segments, away.
+func makeDir(fsys vfs.FS, dir string) error {
+	var created []string
+	for d := filepath.Clean(dir); ; d = filepath.Dir(d) {
+		if _, err := fsys.Stat(d); err == nil {
+			break
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("storage: stat %s: %w", d, err)
+		}
+		created = append(created, d)
+		if filepath.Dir(d) == d {
+			break
+		}
+	}
+	if len(created) == 0 {
+		return nil
+	}
+	if err := fsys.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("storage: create %s: %w", dir, err)
+	}
+	for _, d := range created {
+		if err := fsys.SyncDir(filepath.Dir(d)); err != nil {
+			return fmt.Errorf("storage: sync directory %s: %w", filepath.Dir(d), err)
+		}
 	}
 	return nil
 }
