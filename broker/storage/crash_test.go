@@ -185,3 +185,25 @@ func flip(t *testing.T, m *vfs.Mem, name string, pos int64) {
 		t.Fatal(err)
 	}
 }
+
+func TestTransientWriteErrorLeavesLogUsable(t *testing.T) {
+	e := newEnv(t, storage.Options{})
+	e.append(2, 100)
+	e.fy.SetTransient(true) // a full disk: one write fails, the next works
+	for _, inject := range []func(){
+		func() { e.fy.FailAfterBytes(30) }, // torn: 30 bytes land
+		func() { e.fy.FailWriteAt(1) },     // nothing lands
+	} {
+		end := e.log.EndOffset()
+		inject()
+		_, err := e.log.Append(makeBatch(t, e.rng, 1, 100, 0))
+		wantErr(t, "Append", err, vfs.ErrInjected)
+		if res := e.append(1, 10); res.BaseOffset != end {
+			t.Fatalf("append after a failed one got offset %d, want %d", res.BaseOffset, end)
+		}
+		e.check(e.want)
+	}
+	e.abandon()
+	e.open()
+	e.check(e.want)
+}

@@ -46,7 +46,7 @@ type segment struct {
 	end         int64 // offset after the last batch; base when empty
 	maxTS       int64 // largest maxTimestamp, -1 when empty
 	maxTSOffset int64 // base offset of the batch that set maxTS
-	firstTS     int64 // maxTimestamp of the first batch, -1 when empty
+	firstTS     int64 // when the first batch came, for SegmentMs: the clock at its append (its maxTimestamp after a restart); -1 when empty
 	sinceIndex  int64 // bytes appended since the last offset index entry
 	sealed      bool
 	mem         *memIndex  // while active

@@ -13,7 +13,8 @@ var ErrInjected = errors.New("vfs: injected fault")
 // Faulty wraps an [FS] and fails on demand. Once a fault fires, every later
 // mutation (write, sync, truncate, create, remove, rename, mkdir, syncdir)
 // fails with [ErrInjected] until [Faulty.Heal], the way a process that died
-// at that moment would do nothing more; reads keep working. Combined with
+// at that moment would do nothing more; reads keep working. With
+// [Faulty.SetTransient] a fault fails only the operation it hits. Combined with
 // [Mem.Crash] it produces the states a crash can leave on disk.
 type Faulty struct {
 	fs FS
@@ -29,9 +30,11 @@ type Faulty struct {
 	// never.
 	writeCountdown int
 	failed         bool
-	syncs          int64
-	dirSyncs       int64
-	syncHook       func(name string)
+	// transient: a fault fails only the operation it hits.
+	transient bool
+	syncs     int64
+	dirSyncs  int64
+	syncHook  func(name string)
 }
 
 // NewFaulty returns fs with fault injection, initially injecting nothing.
@@ -60,6 +63,14 @@ func (f *Faulty) FailSyncAt(n int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.syncCountdown = n
+}
+
+// SetTransient makes faults fail only the operation they hit (the way a
+// full disk fails one write) instead of everything after it.
+func (f *Faulty) SetTransient(on bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.transient = on
 }
 
 // Heal clears the injected faults: operations succeed again.
@@ -198,7 +209,7 @@ func (f *faultyFile) allow(n int) (int, bool) {
 	if f.fs.writeCountdown > 0 {
 		f.fs.writeCountdown--
 		if f.fs.writeCountdown == 0 {
-			f.fs.failed = true
+			f.fs.failed = !f.fs.transient
 			return 0, true
 		}
 	}
@@ -210,8 +221,10 @@ func (f *faultyFile) allow(n int) (int, bool) {
 		return n, false
 	}
 	ok := int(f.fs.writeBudget)
-	f.fs.writeBudget = 0
-	f.fs.failed = true
+	f.fs.writeBudget = -1
+	if !f.fs.transient {
+		f.fs.writeBudget, f.fs.failed = 0, true
+	}
 	return ok, true
 }
 
@@ -255,7 +268,7 @@ func (f *faultyFile) Sync() error {
 	if !fail && f.fs.syncCountdown > 0 {
 		f.fs.syncCountdown--
 		if f.fs.syncCountdown == 0 {
-			f.fs.failed = true
+			f.fs.failed = !f.fs.transient
 			fail = true
 		}
 	}

@@ -258,3 +258,27 @@ func TestFaultyFailWriteAt(t *testing.T) {
 		t.Fatalf("file is %d bytes, want 2: the failed write wrote nothing", st.Size())
 	}
 }
+
+func TestFaultyTransient(t *testing.T) {
+	m := vfs.NewMem()
+	fy := vfs.NewFaulty(m)
+	fy.SetTransient(true)
+	f, _ := fy.Create("x")
+	fy.FailAfterBytes(2)
+	if n, err := f.Write([]byte("abcd")); n != 2 || !errors.Is(err, vfs.ErrInjected) {
+		t.Fatalf("torn write = %d, %v", n, err)
+	}
+	if _, err := f.Write([]byte("e")); err != nil {
+		t.Fatalf("write after a transient fault = %v", err)
+	}
+	fy.FailSyncAt(1)
+	if err := f.Sync(); !errors.Is(err, vfs.ErrInjected) {
+		t.Fatalf("sync = %v", err)
+	}
+	if err := f.Sync(); err != nil {
+		t.Fatalf("sync after a transient fault = %v", err)
+	}
+	if fy.Failed() {
+		t.Fatal("Failed() after transient faults")
+	}
+}
