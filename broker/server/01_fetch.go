@@ -114,6 +114,8 @@ func (s *Server) fetchOnce(r *Request, watch func(*storage.Log)) (*kmsg.FetchRes
 		for _, rp := range rt.Partitions {
 			sp := kmsg.NewFetchResponseTopicPartition()
 			sp.Partition = rp.Partition
+			// Never null: librdkafka refuses a record set of size -1.
+			sp.RecordBatches = []byte{}
 			sp.HighWatermark, sp.LastStableOffset, sp.LogStartOffset = -1, -1, -1
 			if t == nil || rp.Partition < 0 || int(rp.Partition) >= len(t.parts) {
 				sp.ErrorCode = kerr.UnknownTopicOrPartition.Code
@@ -146,7 +148,7 @@ func (s *Server) fetchOnce(r *Request, watch func(*storage.Log)) (*kmsg.FetchRes
 				case len(data) > limit && total > 0:
 					// Over the limit and not the first data of the
 					// response: leave it for the next fetch.
-				default:
+				case len(data) > 0:
 					sp.RecordBatches = data
 					total += len(data)
 				}

@@ -97,6 +97,10 @@ func TestFetchLimits(t *testing.T) {
 		if p.HighWatermark != 3 || p.LastStableOffset != 3 || p.LogStartOffset != 0 {
 			t.Errorf("%s: hw %d lso %d start %d, want 3 3 0", tc.name, p.HighWatermark, p.LastStableOffset, p.LogStartOffset)
 		}
+		if p.RecordBatches == nil {
+			// A null record set (size -1) breaks librdkafka.
+			t.Errorf("%s: null record set, want an empty one", tc.name)
+		}
 		got := batchOffsets(t, p.RecordBatches)
 		if len(got) != len(tc.want) {
 			t.Errorf("%s: batches at %v, want %v", tc.name, got, tc.want)
