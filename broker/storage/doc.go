@@ -42,9 +42,9 @@
 // # Recovery
 //
 // Open without a clean-shutdown marker walks the active segment, checking
-// each batch (framing, CRC-32C, records, offsets rising), and cuts the file
-// at the first bad one: everything an fsync made durable survives; a torn or
-// unsynced tail goes. Corruption found later in a closed segment is reported
+// each batch (framing, CRC-32C, offsets rising: what Append checks), and
+// cuts the file at the first bad one: everything an fsync made durable
+// survives; a torn or unsynced tail goes. Corruption found later in a closed segment is reported
 // by Read as a *CorruptError naming the file and position and is never
 // served.
 //

@@ -17,7 +17,8 @@ const recoveryWindow = 1 << 20
 
 // Open opens the log in dir, creating the directory and an empty log if
 // needed. After an unclean stop (no clean-shutdown marker) it re-scans the
-// active segment, checking every batch, cuts off the first torn or corrupt
+// active segment, checking every batch (frame and CRC-32C, offsets rising),
+// cuts off the first torn or corrupt
 // batch and everything after it, rebuilds the segment's indexes and fsyncs
 // what is left. Closed segments are trusted (they were fsynced when closed);
 // a closed segment whose index files are missing or malformed gets them
@@ -383,7 +384,8 @@ func (l *Log) recoverActive(seg *segment, size int64) error {
 			bad = err
 			break
 		}
-		if _, err := record.Validate(b); err != nil {
+		// Exactly Append's check: what Append took, recovery keeps.
+		if _, err := record.ValidateFrame(b); err != nil {
 			bad = &CorruptError{File: path, Pos: pos, Err: err}
 			break
 		}
