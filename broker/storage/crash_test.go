@@ -2,8 +2,10 @@ package storage_test
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"strings"
 	"testing"
 
@@ -205,5 +207,38 @@ func TestTransientWriteErrorLeavesLogUsable(t *testing.T) {
 	}
 	e.abandon()
 	e.open()
+	e.check(e.want)
+}
+
+// A batch with a gap in its offsets (as log compaction leaves them) is not
+// what producers send, but Append takes it; recovery must keep it too.
+func TestRecoveryKeepsWhatAppendTook(t *testing.T) {
+	e := newEnv(t, storage.Options{})
+	b, err := record.Build(0, record.Record{Value: []byte("a")}, record.Record{Value: []byte("b")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Second record: length, attributes, timestamp delta, then its offset
+	// delta (1, zig-zag 0x02): make it 2 and lastOffsetDelta 2.
+	first := int(b[record.HeaderSize]/2) + 1
+	p := record.HeaderSize + first + 3
+	if b[p] != 0x02 {
+		t.Fatalf("unexpected encoding: %x", b[record.HeaderSize:])
+	}
+	b[p] = 0x04
+	binary.BigEndian.PutUint32(b[23:], 2)
+	binary.BigEndian.PutUint32(b[17:], crc32.Checksum(b[21:], crc32.MakeTable(crc32.Castagnoli)))
+	if _, err := record.Validate(b); err == nil {
+		t.Fatal("Validate accepted offset deltas 0, 2")
+	}
+	if _, err := e.log.Append(b); err != nil {
+		t.Fatalf("Append = %v", err)
+	}
+	e.want = append(e.want, b)
+	e.abandon()
+	e.open()
+	if e.log.EndOffset() != 3 {
+		t.Fatalf("EndOffset after recovery = %d, want 3", e.log.EndOffset())
+	}
 	e.check(e.want)
 }

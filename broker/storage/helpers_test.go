@@ -142,7 +142,7 @@ func (e *env) readAll(from int64) [][]byte {
 			e.t.Fatalf("Read(%d) returned bytes that do not split: %v", off, err)
 		}
 		for _, p := range parts {
-			h, err := record.Validate(p)
+			h, err := record.ValidateFrame(p)
 			if err != nil {
 				e.t.Fatalf("Read(%d) returned an invalid batch: %v", off, err)
 			}
