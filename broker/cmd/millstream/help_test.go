@@ -1,0 +1,58 @@
+package main
+
+import (
+	"flag"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/millstream/millstream/broker/server"
+)
+
+var rewrite = flag.Bool("rewrite", false, "rewrite testdata/broker-help.txt")
+
+// TestBrokerHelpGolden keeps testdata/broker-help.txt, which the docs
+// quote, equal to the real help text. Regenerate with -rewrite.
+func TestBrokerHelpGolden(t *testing.T) {
+	cmd, _, err := newRootCmd().Find([]string{"broker"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := cmd.UsageString()
+	const path = "testdata/broker-help.txt"
+	if *rewrite {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != string(want) {
+		t.Fatalf("%s is stale; run go test ./broker/cmd/millstream -run HelpGolden -rewrite\ngot:\n%s", path, got)
+	}
+}
+
+// TestExampleConfigFile: the example the docs show loads and means what
+// its comments say.
+func TestExampleConfigFile(t *testing.T) {
+	cfg, err := parse(t, "--config", "testdata/broker.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := server.DefaultConfig()
+	want.DataDir = "/var/lib/millstream"
+	want.KafkaAddr = "0.0.0.0:9092"
+	want.AdvertiseKafkaAddr = "broker.internal:9092"
+	want.HTTPAddr = "127.0.0.1:9644"
+	want.DefaultPartitions = 3
+	want.Fsync = server.FsyncPolicy{Mode: server.FsyncInterval, Interval: 50 * time.Millisecond}
+	want.RetentionCheckInterval = 5 * time.Minute
+	want.TopicDefaults.RetentionMs = 86400000
+	want.TopicDefaults.SegmentBytes = 256 << 20
+	want.TopicDefaults.SegmentMs = 3600000
+	if cfg != want {
+		t.Fatalf("example config =\n%+v\nwant\n%+v", cfg, want)
+	}
+}
