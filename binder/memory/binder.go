@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
 
@@ -12,8 +13,14 @@ import (
 	"github.com/millstream/millstream/sdk/stream"
 )
 
-// DefaultRetention is the default number of messages a partition keeps.
-const DefaultRetention = 1 << 20
+// Defaults of the [Option]s.
+const (
+	// DefaultRetention is the number of messages a partition keeps.
+	DefaultRetention = 1 << 20
+	// DefaultDrainTimeout is how long a closing subscription waits for the
+	// message in hand to be settled.
+	DefaultDrainTimeout = 30 * time.Second
+)
 
 // ErrClosed is returned by a closed binder, publisher or subscriber.
 var ErrClosed = errors.New("memory: closed")
@@ -21,6 +28,7 @@ var ErrClosed = errors.New("memory: closed")
 // Binder is the in-memory binder. The zero value is not usable; call [New].
 type Binder struct {
 	retention int
+	drain     time.Duration
 
 	// mu guards topics and closed. Lock order: Binder.mu before topic.mu.
 	mu     sync.Mutex
@@ -47,9 +55,19 @@ func WithRetention(n int) Option {
 	}
 }
 
+// WithDrainTimeout sets how long a closing subscription waits for the
+// message in hand to be acked or nacked (default [DefaultDrainTimeout]).
+func WithDrainTimeout(d time.Duration) Option {
+	return func(b *Binder) {
+		if d > 0 {
+			b.drain = d
+		}
+	}
+}
+
 // New returns an empty in-memory binder.
 func New(opts ...Option) *Binder {
-	b := &Binder{retention: DefaultRetention, topics: make(map[string]*topic), done: make(chan struct{})}
+	b := &Binder{retention: DefaultRetention, drain: DefaultDrainTimeout, topics: make(map[string]*topic), done: make(chan struct{})}
 	for _, o := range opts {
 		o(b)
 	}

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
 
@@ -128,23 +129,44 @@ func (s *subscriber) deliver(ctx context.Context, m *member, out chan<- *message
 			s.t.settle(s.g, p, off, false)
 			return
 		}
-		// Wait for the verdict even after ctx is done, so that a handler
-		// draining on shutdown still commits; give up only when the binder
-		// closes.
-		select {
-		case <-msg.Acked():
-			s.t.settle(s.g, p, off, true)
-		case <-msg.Nacked():
-			s.t.settle(s.g, p, off, false)
-		case <-s.b.done:
-			s.t.settle(s.g, p, off, false)
+		acked := s.verdict(ctx, msg)
+		s.t.settle(s.g, p, off, acked)
+		if ctx.Err() != nil {
 			return
 		}
 	}
 }
 
-// Close ends every member (each after its message in hand is settled) and
-// deletes an anonymous group.
+// verdict waits for msg to be acked (true) or nacked (false). Once ctx is
+// done it waits up to the binder's drain timeout more, so that a handler
+// finishing on shutdown still commits; past it, or when the binder closes,
+// the message counts as not acked and comes again.
+func (s *subscriber) verdict(ctx context.Context, msg *message.Message) bool {
+	select {
+	case <-msg.Acked():
+		return true
+	case <-msg.Nacked():
+		return false
+	case <-s.b.done:
+		return false
+	case <-ctx.Done():
+	}
+	timer := time.NewTimer(s.b.drain)
+	defer timer.Stop()
+	select {
+	case <-msg.Acked():
+		return true
+	case <-msg.Nacked():
+		return false
+	case <-s.b.done:
+		return false
+	case <-timer.C:
+		return false
+	}
+}
+
+// Close ends every member, each after its message in hand is acked or
+// nacked (or the drain timeout passes), and deletes an anonymous group.
 func (s *subscriber) Close() error {
 	s.mu.Lock()
 	if s.closed {
