@@ -14,7 +14,9 @@ import (
 	"github.com/millstream/millstream/sdk/stream"
 )
 
-func props(dest string, p stream.BindingProperties) stream.BindingProperties { return p.WithDefaults(dest) }
+func props(dest string, p stream.BindingProperties) stream.BindingProperties {
+	return p.WithDefaults(dest)
+}
 
 func next(t *testing.T, ch <-chan *message.Message) *message.Message {
 	t.Helper()
