@@ -9,8 +9,16 @@ import (
 )
 
 func TestConformance(t *testing.T) {
-	b := memory.New()
-	streamtest.TestBinder(t, streamtest.Features{Features: b.Features()}, func(testing.TB) stream.Binder {
+	features := streamtest.Features{
+		Features: stream.Features{Partitions: true, Retention: true}, // not Durable: state dies with the Binder
+	}
+	streamtest.TestBinder(t, features, func(testing.TB) stream.Binder {
 		return memory.New()
 	})
+}
+
+func TestFeatures(t *testing.T) {
+	if got, want := memory.New().Features(), (stream.Features{Partitions: true, Retention: true}); got != want {
+		t.Fatalf("Features() = %+v, want %+v", got, want)
+	}
 }
