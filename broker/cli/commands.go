@@ -549,6 +549,7 @@ func perfProduceCommand() *cobra.Command {
 	f.BoolVar(&settings.Idempotent, "idempotent", false, "use the idempotent producer")
 	f.DurationVar(&settings.Linger, "linger", 0, "how long a batch waits for more records")
 	f.Int32Var(&batchMax, "batch-max-bytes", 0, "largest record batch in bytes (0: the client default, 1 MB)")
+	f.IntVar(&settings.MaxInFlight, "max-in-flight", 5, "produce requests in flight per broker without --idempotent (more than 1 may reorder records on retries)")
 	f.BoolVar(&asJSON, "json", false, "print the summary as JSON on stdout (progress goes to stderr)")
 	return cmd
 }

@@ -58,7 +58,7 @@ func EnsureTopic(ctx context.Context, adm *kadm.Client, w io.Writer, topic strin
 		return fmt.Errorf("create topic %q: %w", topic, withMessage(err, resp.ErrMessage))
 	}
 	if err == nil && w != nil {
-		fmt.Fprintf(w, "created topic %q with %d partition(s)\n", topic, max(partitions, 1))
+		fmt.Fprintf(w, "created topic %q with %s\n", topic, plural(int(max(partitions, 1)), "partition"))
 	}
 	return nil
 }

@@ -35,7 +35,7 @@ func TestPerfProduceThenConsume(t *testing.T) {
 	if s.Latency == nil || s.Latency.Count != 3000 || s.Latency.P50Ms <= 0 || s.Latency.P99Ms < s.Latency.P50Ms || s.Latency.MaxMs < s.Latency.P99Ms {
 		t.Errorf("PerfProduce latency = %+v, want 3000 ordered, positive figures", s.Latency)
 	}
-	if !strings.Contains(progress.String(), `created topic "perf" with 2 partition(s)`) {
+	if !strings.Contains(progress.String(), `created topic "perf" with 2 partitions`) {
 		t.Errorf("progress = %q, want the topic creation", progress.String())
 	}
 

@@ -30,6 +30,10 @@ type ProducerSettings struct {
 	Linger time.Duration
 	// BatchMaxBytes caps a record batch. Default: kgo's (1 MB).
 	BatchMaxBytes int32
+	// MaxInFlight is the number of produce requests in flight per broker
+	// without Idempotent. Default: 1, so a retried request cannot overtake
+	// the next one and reorder records. With Idempotent it is always 5.
+	MaxInFlight int
 	// DeliveryTimeout bounds each record's delivery including retries.
 	// Default: none (retry until the record is delivered or fails for good).
 	DeliveryTimeout time.Duration
@@ -59,8 +63,10 @@ func (s ProducerSettings) ClientOpts() ([]kgo.Opt, error) {
 	}
 	if !s.Idempotent {
 		// Without sequence numbers, a retried request could overtake the
-		// one after it; one request in flight per broker keeps the order.
-		opts = append(opts, kgo.MaxProduceRequestsInflightPerBroker(1))
+		// one after it; one request in flight per broker keeps the order
+		// unless the caller asks for more. (With idempotence kgo allows 5
+		// and keeps the order itself.)
+		opts = append(opts, kgo.MaxProduceRequestsInflightPerBroker(max(s.MaxInFlight, 1)))
 	}
 	codec, err := parseCompression(s.Compression)
 	if err != nil {

@@ -54,8 +54,8 @@ func CreateTopic(ctx context.Context, adm *kadm.Client, w io.Writer, o CreateTop
 		}
 		return fmt.Errorf("create topic %q: %w", o.Name, withMessage(err, resp.ErrMessage))
 	}
-	_, err = fmt.Fprintf(w, "created topic %q (%d partitions, replication factor %d)\n",
-		o.Name, resp.NumPartitions, resp.ReplicationFactor)
+	_, err = fmt.Fprintf(w, "created topic %q (%s, replication factor %d)\n",
+		o.Name, plural(int(resp.NumPartitions), "partition"), resp.ReplicationFactor)
 	return err
 }
 
@@ -290,4 +290,12 @@ func joinInt32(xs []int32) string {
 		s[i] = fmt.Sprint(x)
 	}
 	return strings.Join(s, ",")
+}
+
+// plural renders "1 partition", "3 partitions".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return fmt.Sprintf("%d %s", n, noun)
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
