@@ -43,8 +43,11 @@ type Log struct {
 
 	// Group commit. durable: every offset below it is fsynced. syncing is
 	// non-nil while an fsync is in flight and closed when it ends.
-	durable int64
-	syncing chan struct{}
+	// truncations counts TruncateTo calls: an fsync that started before
+	// one must not raise durable, its offsets may have been reused.
+	durable     int64
+	syncing     chan struct{}
+	truncations uint64
 }
 
 // AppendResult tells where a batch went.

@@ -310,35 +310,46 @@ func (l *Log) loadActive(seg *segment, size int64) error {
 	}
 	defer fi.offsets.Close()
 	defer fi.times.Close()
-	seg.size = 0
+	var offsets []offsetEntry
+	var times []timeEntry
 	for i := range fi.nOffsets {
 		e, err := fi.offsetAt(i)
 		if err != nil {
 			return err
 		}
-		if n := len(seg.mem.offsets); n > 0 && (e.rel <= seg.mem.offsets[n-1].rel || e.pos <= seg.mem.offsets[n-1].pos) {
+		if n := len(offsets); n > 0 && (e.rel <= offsets[n-1].rel || e.pos <= offsets[n-1].pos) {
 			return fmt.Errorf("%s: entry %d does not rise", seg.path(indexExt), i)
 		}
-		seg.mem.offsets = append(seg.mem.offsets, e)
+		offsets = append(offsets, e)
 	}
 	for i := range fi.nTimes {
 		e, err := fi.timeAt(i)
 		if err != nil {
 			return err
 		}
-		if n := len(seg.mem.times); n > 0 && e.ts <= seg.mem.times[n-1].ts {
+		if n := len(times); n > 0 && e.ts <= times[n-1].ts {
 			return fmt.Errorf("%s: entry %d does not rise", seg.path(timeIndexExt), i)
 		}
-		seg.mem.times = append(seg.mem.times, e)
+		times = append(times, e)
 	}
+	return l.resume(seg, offsets, times, size)
+}
+
+// resume makes seg the active segment holding the first size bytes of its
+// file, given the index entries known to be right for them: it walks the
+// batches after the last offset entry to rebuild the rest, as Append did.
+func (l *Log) resume(seg *segment, offsets []offsetEntry, times []timeEntry, size int64) error {
+	seg.mem = &memIndex{offsets: offsets, times: times}
+	seg.size, seg.end, seg.sinceIndex = 0, seg.base, 0
+	seg.maxTS, seg.maxTSOffset, seg.firstTS = -1, seg.base, -1
 	pos := int64(0)
-	if n := len(seg.mem.offsets); n > 0 {
-		last := seg.mem.offsets[n-1]
+	if n := len(offsets); n > 0 {
+		last := offsets[n-1]
 		pos = int64(last.pos)
 		seg.end = seg.base + int64(last.rel)
 	}
-	if n := len(seg.mem.times); n > 0 {
-		seg.maxTS, seg.maxTSOffset = seg.mem.times[n-1].ts, seg.base+int64(seg.mem.times[n-1].rel)
+	if n := len(times); n > 0 {
+		seg.maxTS, seg.maxTSOffset = times[n-1].ts, seg.base+int64(times[n-1].rel)
 	}
 	fr := newFrames(seg.log, seg.path(logExt), size, recoveryWindow)
 	if size > 0 {

@@ -114,8 +114,21 @@ func (l *Log) removeSegments(drop []*segment) error {
 	drop = append(l.pending, drop...)
 	l.pending = nil
 	l.mu.Unlock()
+	failed, err := l.removeFiles(drop)
+	if len(failed) > 0 {
+		l.mu.Lock()
+		l.pending = append(l.pending, failed...)
+		l.mu.Unlock()
+	}
+	return err
+}
+
+// removeFiles removes the files of segments out of the log and fsyncs the
+// directory, dropping the Log's reference to each segment removed; it
+// returns those it could not remove.
+func (l *Log) removeFiles(drop []*segment) ([]*segment, error) {
 	if len(drop) == 0 {
-		return nil
+		return nil, nil
 	}
 	var failed []*segment
 	var errs []error
@@ -141,10 +154,5 @@ func (l *Log) removeSegments(drop []*segment) error {
 			s.unref()
 		}
 	}
-	if len(failed) > 0 {
-		l.mu.Lock()
-		l.pending = append(l.pending, failed...)
-		l.mu.Unlock()
-	}
-	return errors.Join(errs...)
+	return failed, errors.Join(errs...)
 }

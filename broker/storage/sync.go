@@ -44,7 +44,7 @@ func (l *Log) Sync(ctx context.Context, upTo int64) error {
 		}
 		ch := make(chan struct{})
 		l.syncing = ch
-		target := l.endOffset()
+		target, gen := l.endOffset(), l.truncations
 		seg := l.active()
 		seg.ref()
 		l.mu.Unlock()
@@ -62,7 +62,9 @@ func (l *Log) Sync(ctx context.Context, upTo int64) error {
 			}
 			continue
 		}
-		l.durable = max(l.durable, target)
+		if gen == l.truncations {
+			l.durable = max(l.durable, target)
+		}
 	}
 }
 
