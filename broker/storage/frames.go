@@ -19,8 +19,11 @@ type frames struct {
 	at    int64  // file position of buf[0]
 }
 
+// newFrames returns a reader with a window of at most window bytes, less
+// for a small file.
 func newFrames(f vfs.File, path string, limit int64, window int) *frames {
-	return &frames{f: f, path: path, limit: limit, buf: make([]byte, 0, window)}
+	size := int(min(int64(window), max(limit, record.HeaderSize)))
+	return &frames{f: f, path: path, limit: limit, buf: make([]byte, 0, size)}
 }
 
 func (fr *frames) corrupt(pos int64, format string, args ...any) error {

@@ -20,9 +20,9 @@ import (
 // Sync is there; what is there is exactly what was appended, in order; the
 // start offset never goes back below a DeleteRecords that returned.
 func TestRandomCrashes(t *testing.T) {
-	rounds := 200
+	rounds := 1000
 	if testing.Short() {
-		rounds = 40
+		rounds = 100
 	}
 	for seed := range uint64(rounds) {
 		runCrashModel(t, seed)
