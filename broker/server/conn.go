@@ -203,8 +203,10 @@ func (s *Server) serveFrame(ctx context.Context, frame []byte, remote net.Addr) 
 // connection: it ends when wait returns, which wait must do promptly once
 // ctx (the connection's) is cancelled.
 func (s *Server) goDeferred(ctx context.Context, it *inflight, h header, wait func(context.Context) kmsg.Response) {
+	s.waiting.Add(1)
 	go func() {
 		defer close(it.done)
+		defer s.waiting.Add(-1)
 		defer func() {
 			if p := recover(); p != nil {
 				s.log.Error("panic serving request", "api_key", h.key, "version", h.version, "panic", p, "stack", string(debug.Stack()))

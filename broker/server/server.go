@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/millstream/millstream/broker/metadata"
@@ -48,6 +49,8 @@ type Server struct {
 	// connsMu guards conns.
 	connsMu sync.Mutex
 	conns   map[*conn]struct{}
+	// waiting counts deferred replies in progress (long-polls, fsyncs).
+	waiting atomic.Int64
 
 	// loops counts the background goroutines (accept, retention, fsync
 	// interval, HTTP); conns counts connection goroutines.
@@ -154,6 +157,20 @@ func (s *Server) HTTPAddr() string {
 		return ""
 	}
 	return s.httpLn.Addr().String()
+}
+
+// Stats are point-in-time counters of a running server.
+type Stats struct {
+	Connections int   // open client connections
+	Waiting     int64 // requests parked on a long-poll or an fsync
+}
+
+// Stats returns the server's current counters.
+func (s *Server) Stats() Stats {
+	s.connsMu.Lock()
+	n := len(s.conns)
+	s.connsMu.Unlock()
+	return Stats{Connections: n, Waiting: s.waiting.Load()}
 }
 
 // Registry returns the topic registry.
