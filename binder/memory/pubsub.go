@@ -78,7 +78,9 @@ func (s *subscriber) Subscribe(ctx context.Context, topic string) (<-chan *messa
 		return nil, &topicError{want: s.s.Destination, got: topic}
 	}
 	m := &member{}
-	if p := s.s.Properties; p.Partitioned && p.InstanceCount > 1 {
+	if parts := s.s.Partitions; parts != nil {
+		m.allowed = func(part int) bool { return slices.Contains(parts, part) }
+	} else if p := s.s.Properties; p.Partitioned && p.InstanceCount > 1 {
 		count, index := p.InstanceCount, p.InstanceIndex
 		m.allowed = func(part int) bool { return part%count == index }
 	}

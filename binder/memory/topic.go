@@ -23,9 +23,11 @@ type topic struct {
 	parts  []*partition
 	groups map[string]*group
 	rr     int // round-robin cursor for messages without key or partition
-	// changed is closed, and replaced, whenever something a member may be
-	// waiting for happens: a message arrives, an offset is committed,
-	// membership changes, the topic closes.
+	// changed, when a member waits on it, is closed (and dropped) when
+	// something it may be waiting for happens: a message arrives, an offset
+	// is committed, membership changes, the topic closes. It is made only
+	// when someone waits, so that a busy topic does not allocate one per
+	// message.
 	changed chan struct{}
 	closed  bool
 }
@@ -61,13 +63,23 @@ type member struct {
 }
 
 func newTopic(name string, retention int) *topic {
-	return &topic{name: name, retention: retention, groups: make(map[string]*group), changed: make(chan struct{})}
+	return &topic{name: name, retention: retention, groups: make(map[string]*group)}
 }
 
 // notifyLocked wakes every waiting member.
 func (t *topic) notifyLocked() {
-	close(t.changed)
-	t.changed = make(chan struct{})
+	if t.changed != nil {
+		close(t.changed)
+		t.changed = nil
+	}
+}
+
+// waitLocked returns the channel that the next change closes.
+func (t *topic) waitLocked() <-chan struct{} {
+	if t.changed == nil {
+		t.changed = make(chan struct{})
+	}
+	return t.changed
 }
 
 func (t *topic) partitionCount() int {
@@ -183,7 +195,7 @@ func (t *topic) pick(g *group, m *member, start int) (p int, off int64, s stored
 		off := g.next[p]
 		return p, off, part.log[off-part.base], true, nil, false
 	}
-	return 0, 0, stored{}, false, t.changed, false
+	return 0, 0, stored{}, false, t.waitLocked(), false
 }
 
 // settle ends the delivery of offset off of partition p to g: committed if

@@ -67,6 +67,7 @@ func ToMessage(e event.Event, mode Mode, c Convention) (*message.Message, error)
 	if err := e.Validate(); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidEvent, err)
 	}
+	exts := e.Extensions() // a copy: take it once
 	var msg *message.Message
 	if mode == Structured {
 		e.DataBase64 = needsBase64(e.DataContentType(), e.Data())
@@ -79,7 +80,6 @@ func ToMessage(e event.Event, mode Mode, c Convention) (*message.Message, error)
 		msg.Metadata[c.ContentTypeKey] = StructuredContentType
 	} else {
 		msg = message.NewMessage(e.ID(), e.Data())
-		exts := e.Extensions()
 		md := make(message.Metadata, 6+len(exts))
 		p := c.AttributePrefix
 		md[p+"specversion"] = e.SpecVersion()
@@ -108,7 +108,7 @@ func ToMessage(e event.Event, mode Mode, c Convention) (*message.Message, error)
 		msg.Metadata = md
 	}
 	if c.KeyFromPartitionKey {
-		if k, ok := e.Extensions()[PartitionKeyExtension]; ok {
+		if k, ok := exts[PartitionKeyExtension]; ok {
 			s, _ := extensionString(k)
 			msg.Metadata[MetadataKey] = s
 		}

@@ -85,7 +85,7 @@ func New(cfg Config, opts ...Option) *App {
 	for _, o := range opts {
 		o(a)
 	}
-	a.wmLog = watermill.NewSlogLoggerWithLevelMapping(a.log, map[slog.Level]slog.Level{slog.LevelInfo: slog.LevelDebug})
+	a.wmLog = wmLogger{l: a.log}
 	a.bridge = newBridge(a)
 	return a
 }

@@ -509,3 +509,53 @@ func (r *recorder) snapshot() map[string]int {
 	}
 	return out
 }
+
+func TestPartitionedInstances(t *testing.T) {
+	shared := memory.New()
+	type got struct {
+		instance int
+		key      string
+	}
+	seen := make(chan got, 100)
+	for i := range 2 {
+		app := stream.New(stream.Config{Bindings: map[string]stream.BindingProperties{
+			"sink-in-0": {Destination: "d", Group: "g", Partitioned: true, InstanceCount: 2, InstanceIndex: i, PartitionCount: 4},
+		}}, stream.WithBinder("memory", shared))
+		app.Register(stream.Consumer("sink", func(_ context.Context, m stream.Message[string]) error {
+			seen <- got{i, m.Key}
+			return nil
+		}))
+		if err := app.Start(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		defer app.Stop(context.Background())
+	}
+	sender := stream.New(stream.Config{Bindings: map[string]stream.BindingProperties{
+		"d": {PartitionCount: 4},
+	}}, stream.WithBinder("memory", shared), stream.WithBridgeBindings("d"))
+	if err := sender.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	defer sender.Stop(context.Background())
+	const n = 40
+	for i := range n {
+		if err := sender.Bridge().Send(t.Context(), "d", stream.Message[string]{Payload: "x", Key: "k" + strconv.Itoa(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	perInstance := map[int]int{}
+	for range n {
+		select {
+		case g := <-seen:
+			perInstance[g.instance]++
+			if p := stream.Partition(g.key, 4); p%2 != g.instance {
+				t.Errorf("instance %d got key %s of partition %d", g.instance, g.key, p)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("received %v of %d", perInstance, n)
+		}
+	}
+	if perInstance[0] == 0 || perInstance[1] == 0 {
+		t.Fatalf("per instance %v: both instances should get their share", perInstance)
+	}
+}

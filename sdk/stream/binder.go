@@ -81,7 +81,9 @@ type Subscription struct {
 	// StartOffset is where a new durable group starts (Earliest or Latest).
 	StartOffset StartOffset
 	// Partitions, when not nil, restricts the subscription to these
-	// partitions (a partitioned binding with instance-count > 1). Binders
+	// partitions: a partitioned input binding (partitioned: true,
+	// instance-count > 1) reads the partitions p < max(partition-count,
+	// instance-count) with p % instance-count == instance-index. Binders
 	// without partitions ignore it.
 	Partitions []int
 	// Properties of the binding, with defaults applied.

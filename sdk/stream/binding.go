@@ -155,6 +155,13 @@ func (u *unit) start(ctx context.Context) (err error) {
 	} else if sub.StartOffset == "" {
 		sub.StartOffset = Earliest
 	}
+	if p.Partitioned && p.InstanceCount > 1 {
+		for part := range max(p.PartitionCount, p.InstanceCount) {
+			if part%p.InstanceCount == p.InstanceIndex {
+				sub.Partitions = append(sub.Partitions, part)
+			}
+		}
+	}
 	s, err := u.inBinder.Subscriber(ctx, sub)
 	if err != nil {
 		return fmt.Errorf("open %s (destination %s, group %s): %w", u.inName, p.Destination, sub.Group, err)

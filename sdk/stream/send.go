@@ -188,7 +188,10 @@ func receive(msg *message.Message, conv cloudevent.Convention, contentType strin
 	if exts := e.Extensions(); len(exts) > 0 {
 		a.Extensions = make(map[string]string, len(exts))
 		for k, v := range exts {
-			s := fmt.Sprint(v)
+			s, ok := v.(string)
+			if !ok {
+				s = fmt.Sprint(v)
+			}
 			switch k {
 			case cloudevent.PartitionKeyExtension:
 				a.Key = s
