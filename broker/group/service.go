@@ -55,6 +55,7 @@ type Service struct {
 	mu       sync.Mutex
 	c        *Coordinator
 	wal      *storage.Log
+	walGen   int  // incremented when compaction replaces wal
 	appended int  // records appended since the log was last rewritten
 	dirty    bool // appended since the last Sync by the ticker
 	closed   bool
@@ -303,6 +304,7 @@ func (s *Service) compactLocked() error {
 		return errors.Join(swapErr, err)
 	}
 	s.wal = wal
+	s.walGen++
 	s.appended = 0
 	if swapErr != nil {
 		return fmt.Errorf("group: compact: swap logs: %w", swapErr)
@@ -381,13 +383,26 @@ func (s *Service) LeaveGroup(req *kmsg.LeaveGroupRequest) *kmsg.LeaveGroupRespon
 // take them, every accepted partition gets KAFKA_STORAGE_ERROR.
 func (s *Service) OffsetCommit(req *kmsg.OffsetCommitRequest) func(ctx context.Context) *kmsg.OffsetCommitResponse {
 	var resp *kmsg.OffsetCommitResponse
-	upTo, err := s.do(func(c *Coordinator) { resp = c.OffsetCommit(req) })
-	s.mu.Lock()
-	wal := s.wal
-	s.mu.Unlock()
+	var (
+		wal *storage.Log
+		gen int
+	)
+	upTo, err := s.do(func(c *Coordinator) {
+		resp = c.OffsetCommit(req)
+		wal, gen = s.wal, s.walGen
+	})
 	return func(ctx context.Context) *kmsg.OffsetCommitResponse {
 		if err == nil {
 			err = wal.Sync(ctx, upTo)
+			if errors.Is(err, storage.ErrClosed) {
+				// Compaction replaced the log meanwhile; the new log,
+				// fsynced before the swap, holds the commit.
+				s.mu.Lock()
+				if s.walGen != gen {
+					err = nil
+				}
+				s.mu.Unlock()
+			}
 		}
 		if err != nil {
 			s.log.Error("offset commit not durable", "group", req.Group, "err", err)

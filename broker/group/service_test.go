@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -138,4 +139,43 @@ func logBytes(t *testing.T, dir string) int64 {
 		n += fi.Size()
 	}
 	return n
+}
+
+// TestServiceCommitsDuringCompaction commits from several goroutines while
+// the background compacts the log every few records: every commit must be
+// acknowledged and survive a restart.
+func TestServiceCommitsDuringCompaction(t *testing.T) {
+	dir := t.TempDir() + "/o"
+	s, err := group.Open(group.ServiceConfig{Dir: dir, TickInterval: time.Millisecond, CompactAfter: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range int64(100) {
+				req := kmsg.NewPtrOffsetCommitRequest()
+				req.Version = 8
+				req.Group, req.Generation = "g", -1
+				req.Topics = []kmsg.OffsetCommitRequestTopic{{Topic: "t", Partitions: []kmsg.OffsetCommitRequestTopicPartition{{Partition: int32(w), Offset: i, LeaderEpoch: -1}}}}
+				if code := s.OffsetCommit(req)(context.Background()).Topics[0].Partitions[0].ErrorCode; code != 0 {
+					t.Errorf("commit %d of worker %d: %v", i, w, kerr.ErrorForCode(code))
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = openService(t, dir, nil)
+	defer s.Close()
+	for p := range int32(4) {
+		if got := serviceFetch(t, s, "g", "t", p); got != 99 {
+			t.Errorf("t/%d = %d after restart, want 99", p, got)
+		}
+	}
 }
