@@ -421,3 +421,15 @@ func TestOpenSyncsTheParentOfANewDirectory(t *testing.T) {
 		t.Errorf("reopening an existing log fsynced its parent: %v", rec.synced)
 	}
 }
+
+func TestTinySegmentsHoldOneBatchEach(t *testing.T) {
+	e := newEnv(t, storage.Options{SegmentBytes: 14})
+	for range 5 {
+		e.append(2, 50)
+	}
+	if n := countSegments(t, e.mem); n != 5 {
+		t.Fatalf("%d segments, want one per batch (5)", n)
+	}
+	e.reopen()
+	e.check(e.want)
+}

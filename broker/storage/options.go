@@ -107,8 +107,10 @@ func (o *Options) EnsureDefaults() *Options {
 // Call it after [Options.EnsureDefaults].
 func (o *Options) Validate() error {
 	var errs []error
-	if o.SegmentBytes < 1024 || o.SegmentBytes > math.MaxInt32 {
-		errs = append(errs, fmt.Errorf("storage: SegmentBytes %d: use a size from 1024 to %d", o.SegmentBytes, math.MaxInt32))
+	// Kafka's lower bound for segment.bytes; a segment always takes at
+	// least one batch, whatever its size.
+	if o.SegmentBytes < 14 || o.SegmentBytes > math.MaxInt32 {
+		errs = append(errs, fmt.Errorf("storage: SegmentBytes %d: use a size from 14 to %d", o.SegmentBytes, math.MaxInt32))
 	}
 	if o.SegmentMs < time.Millisecond {
 		errs = append(errs, fmt.Errorf("storage: SegmentMs %v: use at least 1ms", o.SegmentMs))
