@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -65,8 +66,8 @@ type Service struct {
 }
 
 // Open replays the log in cfg.Dir (creating it if needed), rewrites it with
-// only the live records, and starts the ticking goroutine, which Close
-// stops.
+// only the live records when most of it is overwritten values, and starts
+// the ticking goroutine, which Close stops.
 func Open(cfg ServiceConfig) (*Service, error) {
 	if cfg.Dir == "" {
 		return nil, errors.New("group: ServiceConfig.Dir is empty: set the directory of the offsets log")
@@ -109,7 +110,8 @@ func Open(cfg ServiceConfig) (*Service, error) {
 	}
 	s.wal = wal
 	s.log.Info("group coordinator loaded", "dir", cfg.Dir, "records", n, "groups", len(s.c.groups))
-	if n > 0 {
+	// Rewrite the log when most of it is overwritten values.
+	if live := len(s.c.Snapshot()); n >= 64 && n > 2*live {
 		if err := s.compactLocked(); err != nil {
 			_ = s.wal.Close()
 			return nil, err
@@ -289,6 +291,9 @@ func (s *Service) compactLocked() error {
 			return err
 		}
 		if err := s.cfg.FS.Rename(tmp, dir); err != nil {
+			return err
+		}
+		if err := s.cfg.FS.SyncDir(filepath.Dir(dir)); err != nil {
 			return err
 		}
 		return s.cfg.FS.RemoveAll(dir + ".old")

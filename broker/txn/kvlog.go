@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 
 	"github.com/millstream/millstream/broker/record"
 	"github.com/millstream/millstream/broker/storage"
@@ -47,8 +48,8 @@ func openKV(fsys vfs.FS, dir string, log *slog.Logger, fn func(key, value []byte
 		return l, nil
 	}
 	recs := live()
-	if len(recs) >= n {
-		return l, nil
+	if n < 64 || 2*len(recs) >= n {
+		return l, nil // mostly live records: not worth a rewrite
 	}
 	fresh, err := storage.Open(dir+".new", opts)
 	if err != nil {
@@ -74,7 +75,9 @@ func openKV(fsys vfs.FS, dir string, log *slog.Logger, fn func(key, value []byte
 	if err == nil {
 		if err = fsys.Rename(dir, dir+".old"); err == nil {
 			if err = fsys.Rename(dir+".new", dir); err == nil {
-				err = fsys.RemoveAll(dir + ".old")
+				if err = fsys.SyncDir(filepath.Dir(dir)); err == nil {
+					err = fsys.RemoveAll(dir + ".old")
+				}
 			}
 		}
 	}
