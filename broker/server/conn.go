@@ -107,9 +107,23 @@ func (c *conn) writeLoop(queue <-chan *inflight) {
 	for it := range queue {
 		select {
 		case <-it.done:
-		case <-c.ctx.Done():
-			failed = true
-			continue
+		default:
+			// Not ready (a long-poll, an fsync): send what is buffered
+			// first, so earlier responses do not wait for this one.
+			if !failed && bw.Buffered() > 0 {
+				if err := bw.Flush(); err != nil {
+					c.log.Debug("write response", "err", err)
+					failed = true
+					c.cancel()
+					_ = c.nc.Close()
+				}
+			}
+			select {
+			case <-it.done:
+			case <-c.ctx.Done():
+				failed = true
+				continue
+			}
 		}
 		if !failed && it.fail != nil {
 			c.log.Warn("closing connection", "reason", it.fail)

@@ -3,6 +3,7 @@ package server_test
 import (
 	"encoding/binary"
 	"testing"
+	"time"
 
 	"github.com/millstream/millstream/broker/brokertest"
 	"github.com/millstream/millstream/broker/record"
@@ -148,4 +149,25 @@ func produceRaw(t *testing.T, c *rawConn, corr int32, topic string, partition in
 	resp.Version = 7
 	c.read(corr, resp)
 	return kerr.ErrorForCode(resp.Topics[0].Partitions[0].ErrorCode)
+}
+
+// TestResponseNotHeldBehindLongPoll: a response that is ready goes out
+// even when the request behind it on the connection is a long-poll that
+// will not be answered for a minute.
+func TestResponseNotHeldBehindLongPoll(t *testing.T) {
+	b := brokertest.Start(t)
+	if _, err := newAdmin(t, b.Addr()).CreateTopic(testCtx(t), 1, 1, nil, "idle"); err != nil {
+		t.Fatal(err)
+	}
+	c := dialRaw(t, b.Addr())
+	// A short long-poll first, so both requests behind it are queued by
+	// the time it is answered.
+	c.send(fetchReq("idle", 0, 0, 200, 1, 1<<20, 1<<20), 1)
+	c.send(kmsg.NewPtrApiVersionsRequest(), 2)
+	c.send(fetchReq("idle", 0, 0, 60000, 1, 1<<20, 1<<20), 3)
+	_ = c.nc.SetReadDeadline(time.Now().Add(20 * time.Second))
+	fr := kmsg.NewPtrFetchResponse()
+	fr.Version = 12
+	c.read(1, fr)
+	c.read(2, kmsg.NewPtrApiVersionsResponse()) // fails on timeout
 }
