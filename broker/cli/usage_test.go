@@ -23,7 +23,6 @@ func TestLibraryUsage(t *testing.T) {
 	defer cancel()
 	var stdout bytes.Buffer
 
-	// --8<-- [start:library]
 	// Connect; an unreachable address fails within Timeout, naming it.
 	conn := cli.ConnOptions{Bootstrap: []string{addr}, ClientID: "my-tool", Timeout: 5 * time.Second}
 	cl, err := conn.NewClient(ctx)
@@ -73,7 +72,6 @@ func TestLibraryUsage(t *testing.T) {
 	if _, err := cli.Consume(ctx, ccl, &stdout, consume); err != nil {
 		t.Fatal(err)
 	}
-	// --8<-- [end:library]
 
 	want := "created topic \"greetings\" (1 partition, replication factor 1)\nen=hello\nfr=bonjour\n"
 	if stdout.String() != want {
