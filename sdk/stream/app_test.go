@@ -3,6 +3,7 @@ package stream_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"maps"
 	"strconv"
 	"strings"
@@ -557,5 +558,21 @@ func TestPartitionedInstances(t *testing.T) {
 	}
 	if perInstance[0] == 0 || perInstance[1] == 0 {
 		t.Fatalf("per instance %v: both instances should get their share", perInstance)
+	}
+}
+
+func TestHandlerCanceledErrorIsNotShutdown(t *testing.T) {
+	var calls atomic.Int64
+	c := stream.Consumer("cancels", func(context.Context, string) error {
+		calls.Add(1)
+		return fmt.Errorf("call upstream: %w", context.Canceled)
+	})
+	h := streamtest.Run(t, newApp(t, stream.Config{Bindings: map[string]stream.BindingProperties{
+		"cancels-in-0": fast(stream.BindingProperties{Group: "g", MaxAttempts: 2, DLQ: true}),
+	}}, c))
+	h.Send("cancels-in-0", "x")
+	dl := streamtest.Receive[string](t, h, "cancels-in-0.g.dlq")
+	if calls.Load() != 2 || dl.Headers[stream.HeaderAttempts] != "2" {
+		t.Fatalf("calls %d, x-attempts %q: a handler's own context.Canceled must be retried and dead-lettered, not redelivered forever", calls.Load(), dl.Headers[stream.HeaderAttempts])
 	}
 }

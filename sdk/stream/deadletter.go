@@ -41,9 +41,7 @@ func (u *unit) middlewares() []message.HandlerMiddleware {
 		InitialInterval: p.BackOffInitialInterval,
 		MaxInterval:     p.BackOffMaxInterval,
 		Multiplier:      p.BackOffMultiplier,
-		ShouldRetry: func(rp middleware.RetryParams) bool {
-			return !IsPermanent(rp.Err) && !errors.Is(rp.Err, context.Canceled)
-		},
+		ShouldRetry: func(rp middleware.RetryParams) bool { return !IsPermanent(rp.Err) },
 	}
 	return []message.HandlerMiddleware{
 		u.gateMiddleware,
@@ -83,8 +81,8 @@ func (u *unit) deadLetterMiddleware(h message.HandlerFunc) message.HandlerFunc {
 		if err == nil {
 			return out, nil
 		}
-		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-			// Shutting down: leave the message for the next run.
+		if u.shuttingDown(msg) {
+			// Leave the message for the next run: not an error of its own.
 			return nil, err
 		}
 		u.app.metrics.DeadLetter(u.inName)
@@ -110,5 +108,21 @@ func (u *unit) deadLetterMiddleware(h message.HandlerFunc) message.HandlerFunc {
 			slog.String("binding", u.inName), slog.String("id", msg.UUID),
 			slog.String("dlq", u.inProps.DLQDestination), slog.Int("attempts", *attempts), slog.Any("error", err))
 		return nil, nil
+	}
+}
+
+// shuttingDown reports whether the binding is stopping, or the message's
+// subscription ended: then a failure is the shutdown's, not the message's.
+// A handler's own context.Canceled while running is an ordinary error, so
+// that it cannot make a message loop.
+func (u *unit) shuttingDown(msg *message.Message) bool {
+	if msg.Context().Err() != nil {
+		return true
+	}
+	select {
+	case <-u.stopping():
+		return true
+	default:
+		return false
 	}
 }
