@@ -166,7 +166,11 @@ func (st *loadState) envBinding(name, value string, bindings []string) {
 		for _, p := range props {
 			candidates = append(candidates, EnvName("bindings."+b+"."+p))
 		}
-		st.fail(src, "", "unknown binding property; %s", didYouMean(name, candidates, "variables of binding "+b))
+		hint := "the name ends in a property: " + strings.Join(envParts(props), ", ")
+		if c := closest(name, candidates); c != "" {
+			hint = "did you mean " + c + "?"
+		}
+		st.fail(src, "", "unknown property of binding %s; %s", b, hint)
 	default:
 		// Name the binding the variable seems to mean, when a property
 		// ends it.
@@ -240,17 +244,16 @@ func knownEnvNames(bindings []string) []string {
 	return out
 }
 
-// envHint suggests the variable nearest to name and lists the forms of
+// envHint suggests the variable nearest to name, or lists the forms of
 // variable names.
 func envHint(name string, bindings []string) string {
-	var hint string
 	if c := closest(name, knownEnvNames(bindings)); c != "" {
-		hint = "did you mean " + c + "? "
+		return "did you mean " + c + "?"
 	}
 	var forms []string
 	for _, k := range topKeys {
 		forms = append(forms, EnvName(k.key))
 	}
 	forms = append(forms, EnvPrefix+"BINDINGS_<BINDING>_<PROPERTY>", EnvPrefix+"BINDERS_<BINDER>_<KEY>")
-	return hint + "variables are " + strings.Join(forms, ", ")
+	return "variables are " + strings.Join(forms, ", ")
 }

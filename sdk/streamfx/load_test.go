@@ -14,19 +14,14 @@ import (
 	"github.com/millstream/millstream/sdk/streamfx"
 )
 
-// reference is the configuration of ARCHITECTURE.md.
-const reference = `millstream:
-  application: orders
-  function:
-    definition: uppercase
-  default-binder: kafka
-  binders:
-    kafka:  { brokers: [localhost:9092] }
-    rabbit: { url: "amqp://guest:guest@localhost:5672/" }
-  bindings:
-    uppercase-in-0:  { destination: words, group: upper, concurrency: 2, max-attempts: 3, dlq: true }
-    uppercase-out-0: { destination: upper-words, partition-count: 4 }
-`
+// reference is the configuration of ARCHITECTURE.md; the docs quote it.
+var reference = func() string {
+	b, err := os.ReadFile("testdata/millstream.yaml")
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}()
 
 func writeFile(t *testing.T, body string) string {
 	t.Helper()
@@ -242,7 +237,7 @@ func TestLoadErrors(t *testing.T) {
 		{"unknown variable", "", []string{"MILLSTREAM_DEFAULT_BINDERS=kafka"},
 			[]string{"env MILLSTREAM_DEFAULT_BINDERS: unknown variable; did you mean MILLSTREAM_DEFAULT_BINDER?"}},
 		{"variable of an unknown property", "", []string{"MILLSTREAM_BINDINGS_UPPERCASE_IN_0_MAX_ATEMPTS=3"},
-			[]string{"env MILLSTREAM_BINDINGS_UPPERCASE_IN_0_MAX_ATEMPTS: unknown binding property; did you mean MILLSTREAM_BINDINGS_UPPERCASE_IN_0_MAX_ATTEMPTS?"}},
+			[]string{"env MILLSTREAM_BINDINGS_UPPERCASE_IN_0_MAX_ATEMPTS: unknown property of binding uppercase-in-0; did you mean MILLSTREAM_BINDINGS_UPPERCASE_IN_0_MAX_ATTEMPTS?"}},
 		{"variable of an unknown binding", "", []string{"MILLSTREAM_BINDINGS_UPPERCAS_IN_0_GROUP=g"},
 			[]string{"env MILLSTREAM_BINDINGS_UPPERCAS_IN_0_GROUP: names no known binding (UPPERCAS_IN_0); did you mean UPPERCASE_IN_0?"}},
 		{"bad value in a variable", "", []string{"MILLSTREAM_BINDINGS_UPPERCASE_IN_0_DLQ=maybe"},

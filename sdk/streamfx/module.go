@@ -124,7 +124,7 @@ func newApp(p appParams) (app *stream.App, err error) {
 		return nil, err
 	}
 	if err := app.Prepare(); err != nil {
-		return nil, p.Loaded.Annotate(err)
+		return nil, fmt.Errorf("streamfx: %w", p.Loaded.Annotate(err))
 	}
 	p.Bridge.app.Store(app)
 	p.Lifecycle.Append(fx.Hook{

@@ -51,14 +51,13 @@ func distance(a, b string) int {
 }
 
 // didYouMean is the hint for an unknown name: a suggestion when one is near,
-// and the list of what is known.
+// else the list of what is known.
 func didYouMean(word string, candidates []string, what string) string {
-	var hint string
 	if c := closest(word, candidates); c != "" {
-		hint = "did you mean " + c + "? "
+		return "did you mean " + c + "?"
 	}
 	if len(candidates) == 0 {
-		return hint + "there are no " + what
+		return "there are no " + what
 	}
-	return hint + "known " + what + ": " + strings.Join(candidates, ", ")
+	return "known " + what + ": " + strings.Join(candidates, ", ")
 }
