@@ -41,7 +41,7 @@ func (u *unit) middlewares() []message.HandlerMiddleware {
 		InitialInterval: p.BackOffInitialInterval,
 		MaxInterval:     p.BackOffMaxInterval,
 		Multiplier:      p.BackOffMultiplier,
-		ShouldRetry: func(rp middleware.RetryParams) bool { return !IsPermanent(rp.Err) },
+		ShouldRetry:     func(rp middleware.RetryParams) bool { return !IsPermanent(rp.Err) },
 	}
 	return []message.HandlerMiddleware{
 		u.gateMiddleware,
