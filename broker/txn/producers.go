@@ -50,7 +50,7 @@ type Producers struct {
 	// mu guards parts, saved, snaps and sinceRewrite. Lock order: mu
 	// before a PartitionState's own lock.
 	mu           sync.Mutex
-	parts        map[partitionKey]*PartitionState
+	parts        map[partitionKey]partitionEntry
 	saved        map[partitionKey][]byte // last snapshot written (or loaded)
 	snaps        *storage.Log
 	sinceRewrite int
@@ -60,6 +60,14 @@ type Producers struct {
 	wg        sync.WaitGroup
 	closeOnce sync.Once
 	closeErr  error
+}
+
+// partitionEntry is a loaded partition state and the log it describes: a
+// topic deleted and created again has a new log, and its old state must
+// not be used for it.
+type partitionEntry struct {
+	st  *PartitionState
+	log *storage.Log
 }
 
 type partitionKey struct {
@@ -104,7 +112,7 @@ func OpenProducers(cfg Config) (*Producers, error) {
 	p := &Producers{
 		cfg:   cfg,
 		log:   cfg.Logger,
-		parts: make(map[partitionKey]*PartitionState),
+		parts: make(map[partitionKey]partitionEntry),
 		saved: make(map[partitionKey][]byte),
 		stop:  make(chan struct{}),
 	}
@@ -185,8 +193,13 @@ func (p *Producers) Partition(topic string, partition int32, l *storage.Log) (*P
 	k := partitionKey{topic, partition}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if st, ok := p.parts[k]; ok {
-		return st, nil
+	if e, ok := p.parts[k]; ok {
+		if e.log == l {
+			return e.st, nil
+		}
+		// The topic was deleted and created again: start from the new
+		// log alone.
+		delete(p.saved, k)
 	}
 	st := NewPartitionState()
 	if snap, ok := p.saved[k]; ok {
@@ -203,7 +216,7 @@ func (p *Producers) Partition(topic string, partition int32, l *storage.Log) (*P
 	if n > 0 || st.Producers() > 0 {
 		p.log.Debug("producer state loaded", "topic", topic, "partition", partition, "scanned_batches", n, "producers", st.Producers())
 	}
-	p.parts[k] = st
+	p.parts[k] = partitionEntry{st: st, log: l}
 	return st, nil
 }
 
@@ -297,9 +310,9 @@ func (p *Producers) Snapshot() error {
 	}
 	now := p.cfg.Now()
 	var recs []kv
-	for k, st := range p.parts {
-		st.Expire(now, p.cfg.ProducerExpiration)
-		b, err := st.MarshalBinary()
+	for k, e := range p.parts {
+		e.st.Expire(now, p.cfg.ProducerExpiration)
+		b, err := e.st.MarshalBinary()
 		if err != nil {
 			return err
 		}

@@ -204,3 +204,38 @@ func TestSnapshotIgnoredWhenLogLostItsTail(t *testing.T) {
 		t.Fatalf("retry of the lost batch = %d %v, want written at 2", off, err)
 	}
 }
+
+// TestRecreatedTopicStartsFresh: a topic deleted and created again has a
+// new log; the producer state of the old one must not answer for it.
+func TestRecreatedTopicStartsFresh(t *testing.T) {
+	root := t.TempDir()
+	p := openProducers(t, filepath.Join(root, "data"))
+	defer p.Close()
+	old, err := storage.Open(filepath.Join(root, "t-0"), storage.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, _ := p.Partition("t", 0, old)
+	produce(t, st, old, 7, 0, 5) // offsets 0-4
+	produce(t, st, old, 7, 5, 5) // 5-9
+	if err := old.Delete(); err != nil {
+		t.Fatal(err)
+	}
+	fresh, err := storage.Open(filepath.Join(root, "t-0"), storage.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fresh.Close()
+	st, err = p.Partition("t", 0, fresh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The same producer starting over at 0 is written, not called a
+	// duplicate of a batch in the deleted log.
+	if off, err := produce(t, st, fresh, 7, 0, 5); err != nil || off != 0 {
+		t.Fatalf("first batch in the new topic = %d %v, want written at 0", off, err)
+	}
+	if end := fresh.EndOffset(); end != 5 {
+		t.Fatalf("new log end = %d, want 5", end)
+	}
+}
