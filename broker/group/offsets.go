@@ -329,3 +329,20 @@ func sortedPartitions(m map[topicPartition]Offset) []topicPartition {
 	})
 	return out
 }
+
+// TopicDeleted removes every group's committed offsets for topic, as Kafka
+// does when a topic is deleted, so that a topic created again under the
+// same name is not read from stale positions. Groups left with no members
+// and no offsets are removed.
+func (c *Coordinator) TopicDeleted(topic string) {
+	now := c.clock.Now()
+	for _, name := range slices.Sorted(maps.Keys(c.groups)) {
+		g := c.groups[name]
+		for _, tp := range sortedPartitions(g.offsets) {
+			if tp.topic == topic {
+				c.deleteOffset(g, tp)
+			}
+		}
+		c.maybeRemoveEmptyGroup(g, now)
+	}
+}

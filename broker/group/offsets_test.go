@@ -249,3 +249,21 @@ func TestDescribeListDelete(t *testing.T) {
 	}
 	_ = ids
 }
+
+func TestTopicDeletedRemovesOffsets(t *testing.T) {
+	h := newHarness(t, group.Options{})
+	ids, gen := h.stableGroup("live", 1)
+	h.commit("live", ids[0], gen, "gone", 0, 5, "")
+	h.commit("live", ids[0], gen, "kept", 0, 6, "")
+	h.commit("solo", "", -1, "gone", 1, 7, "")
+	h.c.TopicDeleted("gone")
+	if off, _ := h.fetch("live", "gone", 0); off != -1 {
+		t.Fatalf("offset of deleted topic = %d, want -1", off)
+	}
+	if off, _ := h.fetch("live", "kept", 0); off != 6 {
+		t.Fatalf("offset of other topic = %d, want 6", off)
+	}
+	if d := h.describe("solo"); d.State != "Dead" {
+		t.Fatalf("group left with nothing = %s, want removed", d.State)
+	}
+}

@@ -457,3 +457,11 @@ func (s *Service) DeleteGroups(req *kmsg.DeleteGroupsRequest) *kmsg.DeleteGroups
 	_, _ = s.do(func(c *Coordinator) { resp = c.DeleteGroups(req) })
 	return resp
 }
+
+// TopicDeleted removes the committed offsets of a deleted topic from every
+// group (see [Coordinator.TopicDeleted]).
+func (s *Service) TopicDeleted(topic string) {
+	if _, err := s.do(func(c *Coordinator) { c.TopicDeleted(topic) }); err != nil {
+		s.log.Error("remove offsets of deleted topic", "topic", topic, "err", err)
+	}
+}
