@@ -129,6 +129,7 @@ func ProduceLines(ctx context.Context, cl *kgo.Client, in io.Reader, o ProduceOp
 	var (
 		mu       sync.Mutex
 		acked    int64
+		failures int64
 		firstErr error
 	)
 	failed := func() bool {
@@ -172,6 +173,7 @@ func ProduceLines(ctx context.Context, cl *kgo.Client, in io.Reader, o ProduceOp
 				acked++
 				return
 			}
+			failures++
 			if firstErr == nil {
 				firstErr = fmt.Errorf("produce: line %d to topic %q: %w", n, r.Topic, err)
 				cancel()
@@ -191,6 +193,11 @@ func ProduceLines(ctx context.Context, cl *kgo.Client, in io.Reader, o ProduceOp
 	}
 	if firstErr == nil && ctx.Err() != nil {
 		return acked, fmt.Errorf("produce: %w", ctx.Err())
+	}
+	if failures > 1 {
+		// A batch fails as a whole, so the first line named may be a
+		// good line that shared its batch with the culprit.
+		return acked, fmt.Errorf("%w (%d records failed, %d acknowledged)", firstErr, failures, acked)
 	}
 	return acked, firstErr
 }

@@ -216,3 +216,22 @@ func TestBinaryValuesSurvive(t *testing.T) {
 		t.Errorf("consumed %x, want %x", got, val)
 	}
 }
+
+// A record the broker refuses fails the command with the broker's reason
+// and the line it came from.
+func TestProduceReportsBrokerRefusal(t *testing.T) {
+	t.Parallel()
+	b := brokertest.Start(t)
+	var out bytes.Buffer
+	if err := cli.CreateTopic(testContext(t), admin(t, b.Addr()), &out, cli.CreateTopicOptions{
+		Name: "small", Partitions: 1, Configs: map[string]string{"max.message.bytes": "200"},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	n, err := produceLines(t, b.Addr(), "ok\n"+strings.Repeat("x", 1000)+"\n", cli.ProducerSettings{},
+		cli.ProduceOptions{Topic: "small", Partition: -1})
+	// Both lines travel in one batch, which the broker refuses as a whole.
+	if err == nil || !strings.Contains(err.Error(), "MESSAGE_TOO_LARGE") || !strings.Contains(err.Error(), "2 records failed") || n != 0 {
+		t.Errorf("ProduceLines of an oversized line = %d, %v; want MESSAGE_TOO_LARGE, 2 records failed", n, err)
+	}
+}
