@@ -45,9 +45,7 @@ func TestActuator(t *testing.T) {
 			"MILLSTREAM_BINDINGS_COLLECT_IN_0_DESTINATION=upper",
 			"MILLSTREAM_BINDINGS_COLLECT_IN_0_GROUP=g",
 		}),
-		// --8<-- [start:actuator]
 		streamfx.Actuator("127.0.0.1:0"),
-		// --8<-- [end:actuator]
 		fx.Populate(&srv, &bridge),
 	)
 	base := "http://" + srv.Addr().String()

@@ -76,13 +76,11 @@ func TestModuleMemory(t *testing.T) {
 	got := make(chan stream.Message[string], 1)
 	var bridge *streamfx.Bridge
 	var app *stream.App
-	// --8<-- [start:module]
 	startApp(t,
 		streamfx.Module,
 		memory.Module,
 		streamfx.Function("uppercase", uppercase),
 		streamfx.Consumer("collect", collector(got)),
-		// --8<-- [end:module]
 		streamfx.ConfigFile(path),
 		streamfx.Environ([]string{"MILLSTREAM_BINDINGS_UPPERCASE_OUT_0_DESTINATION=upper-words"}),
 		fx.Populate(&bridge, &app),
