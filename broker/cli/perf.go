@@ -122,7 +122,9 @@ func PerfProduce(ctx context.Context, newClient ClientFactory, progress io.Write
 				start := time.Now()
 				if o.Sync {
 					if err := cl.ProduceSync(ctx, r).FirstErr(); err != nil {
-						rec.Failed(err)
+						if ctx.Err() == nil {
+							rec.Failed(err)
+						}
 						continue
 					}
 					rec.Done(1, size, time.Since(start))
@@ -130,7 +132,9 @@ func PerfProduce(ctx context.Context, newClient ClientFactory, progress io.Write
 				}
 				cl.Produce(ctx, r, func(_ *kgo.Record, err error) {
 					if err != nil {
-						rec.Failed(err)
+						if ctx.Err() == nil { // not a record abandoned by Ctrl-C
+							rec.Failed(err)
+						}
 						return
 					}
 					rec.Done(1, size, time.Since(start))
