@@ -39,8 +39,20 @@
 // offset it is current up to ([PartitionState.NextOffset]); after a restart
 // the state is the last snapshot plus [PartitionState.Update] for every
 // batch from that offset to the log end (batch headers carry everything
-// needed). [Snapshots] keeps the snapshots of every partition in an
-// internal log of the storage engine. [IDs] hands out producer ids in
-// blocks reserved durably in another internal log, so an id is never given
+// needed). [Producers] ties it together for the broker: it keeps the
+// snapshots of every partition in an internal log of the storage engine
+// (<data-dir>/__producer_snapshots, written every 30s and on Close,
+// rewritten when mostly stale), loads a partition's state on first use
+// (snapshot, checked against the log, plus the log's tail), and answers
+// InitProducerId with ids from [IDs], which reserves them in blocks in
+// another internal log (<data-dir>/__producer_ids), so an id is never given
 // twice, even across crashes.
+//
+// # Usage
+//
+//	p, err := txn.OpenProducers(txn.Config{DataDir: dir})
+//	resp := p.InitProducerID(ctx, req)
+//	st, err := p.Partition(topic, partition, log) // under the partition's append lock
+//	... st.Check(hdr); log.Append(batch); st.Update(hdr, base) ...
+//	p.Close()
 package txn
