@@ -192,17 +192,24 @@ func (p *Producers) InitProducerID(ctx context.Context, req *kmsg.InitProducerID
 func (p *Producers) Partition(topic string, partition int32, l *storage.Log) (*PartitionState, error) {
 	k := partitionKey{topic, partition}
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	if e, ok := p.parts[k]; ok {
 		if e.log == l {
+			p.mu.Unlock()
 			return e.st, nil
 		}
 		// The topic was deleted and created again: start from the new
 		// log alone.
+		delete(p.parts, k)
 		delete(p.saved, k)
 	}
+	snap, haveSnap := p.saved[k]
+	p.mu.Unlock()
+
+	// Loading may read much of the log: do it without p.mu, so produces
+	// to other partitions go on. The caller's append lock keeps out a
+	// second loader of this partition.
 	st := NewPartitionState()
-	if snap, ok := p.saved[k]; ok {
+	if haveSnap {
 		if err := st.UnmarshalBinary(snap); err != nil || !snapshotMatches(st, l) {
 			p.log.Warn("producer state snapshot does not match the log; rebuilding from the log", "topic", topic, "partition", partition, "err", err)
 			st = NewPartitionState()
@@ -215,6 +222,12 @@ func (p *Producers) Partition(topic string, partition int32, l *storage.Log) (*P
 	}
 	if n > 0 || st.Producers() > 0 {
 		p.log.Debug("producer state loaded", "topic", topic, "partition", partition, "scanned_batches", n, "producers", st.Producers())
+	}
+
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if e, ok := p.parts[k]; ok && e.log == l {
+		return e.st, nil // loaded meanwhile by a caller without the append lock
 	}
 	p.parts[k] = partitionEntry{st: st, log: l}
 	return st, nil
