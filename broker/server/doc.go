@@ -42,6 +42,11 @@
 //  2. Add `KEY: {min: V, max: V, handle: s.handleName}` to apiTable in
 //     apis.go. The table is also what ApiVersions advertises.
 //
+// Handlers run on the connection's reading goroutine: they must not block
+// on anything slow. Anything that waits goes into later(...), whose
+// function receives the connection's context and must return soon after it
+// is cancelled; s.stopping is closed when a shutdown begins.
+//
 // A handler reaches the broker's state through the Server:
 //
 //   - s.topic(name) / s.topicByID(id) / s.topicList(): a *topicState with
@@ -56,13 +61,14 @@
 //
 // # Files
 //
-//	server.go      Server, Start, Close, accept loop
+//	server.go      Server, Start, Close, Stats, accept loop, /healthz
 //	conn.go        one connection: framing, ordering, panics
 //	request.go     Request, Reply, header decoding, response framing
 //	apis.go        the dispatch table
 //	config.go      Config, FsyncPolicy
 //	topics.go      topic create/delete/alter over registry and logs
 //	partition.go   partitions and their logs; opening and closing storage
+//	background.go  the retention loop and the interval fsync loop
 //	configs.go     how topic and broker configs are described
 //	NN_*.go        one file per API
 package server
