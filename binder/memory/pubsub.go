@@ -124,14 +124,19 @@ func (s *subscriber) deliver(ctx context.Context, m *member, out chan<- *message
 		msg.Metadata = make(message.Metadata, len(st.metadata)+1)
 		maps.Copy(msg.Metadata, st.metadata)
 		msg.Metadata[cloudevent.MetadataPartition] = strconv.Itoa(p)
-		msg.SetContext(ctx)
+		// The message's context ends with its verdict (Watermill's rule)
+		// or with the subscription.
+		msgCtx, cancel := context.WithCancel(ctx)
+		msg.SetContext(msgCtx)
 		select {
 		case out <- msg:
 		case <-ctx.Done():
+			cancel()
 			s.t.settle(s.g, p, off, false)
 			return
 		}
 		acked := s.verdict(ctx, msg)
+		cancel()
 		s.t.settle(s.g, p, off, acked)
 		if ctx.Err() != nil {
 			return
