@@ -118,8 +118,8 @@ func (s *Server) checkCreateTopic(rt kmsg.CreateTopicsRequestTopic) (int32, erro
 	if n == -1 {
 		n = s.cfg.DefaultPartitions
 	}
-	if n < 1 || n > metadata.MaxPartitions {
-		return 0, &codedError{kerr.InvalidPartitions, fmt.Sprintf("partition count %d: must be 1 to %d (or -1 for the default)", rt.NumPartitions, metadata.MaxPartitions)}
+	if n < 1 || n > s.cfg.MaxPartitionsPerTopic {
+		return 0, &codedError{kerr.InvalidPartitions, fmt.Sprintf("partition count %d: must be 1 to %d (max-partitions-per-topic), or -1 for the default", rt.NumPartitions, s.cfg.MaxPartitionsPerTopic)}
 	}
 	return n, nil
 }

@@ -89,6 +89,7 @@ func TestCreateTopicsBadInput(t *testing.T) {
 	}{
 		{"rf3", 1, 3, nil, kerr.InvalidReplicationFactor, "larger than the 1 broker"},
 		{"zero-parts", 0, 1, nil, kerr.InvalidPartitions, "partition count 0"},
+		{"too-many-parts", 1001, 1, nil, kerr.InvalidPartitions, "max-partitions-per-topic"},
 		{"bad/name", 1, 1, nil, kerr.InvalidTopicException, "character"},
 		{"compact", 1, 1, map[string]*string{"cleanup.policy": kadm.StringPtr("compact")}, kerr.InvalidConfig, "compaction is not implemented"},
 		{"unknown-key", 1, 1, map[string]*string{"no.such.key": kadm.StringPtr("1")}, kerr.InvalidConfig, `"no.such.key"`},

@@ -34,6 +34,11 @@ type Config struct {
 	// DefaultPartitions is the partition count of auto-created topics and
 	// of CreateTopics requests that ask for -1. Default 1.
 	DefaultPartitions int32 `yaml:"default-partitions"`
+	// MaxPartitionsPerTopic bounds the partition count a CreateTopics or
+	// CreatePartitions request may ask for. Every partition is a directory
+	// with open files, created with fsyncs; a typo of 100000 should be an
+	// error, not a minute-long stall. Default 1000.
+	MaxPartitionsPerTopic int32 `yaml:"max-partitions-per-topic"`
 	// Fsync is the durability policy. Default always.
 	Fsync FsyncPolicy `yaml:"fsync"`
 	// RetentionCheckInterval is how often retention runs over every
@@ -60,6 +65,7 @@ func DefaultConfig() Config {
 		MaxRequestSize:         100 << 20,
 		AutoCreateTopics:       true,
 		DefaultPartitions:      1,
+		MaxPartitionsPerTopic:  1000,
 		Fsync:                  FsyncPolicy{Mode: FsyncAlways},
 		RetentionCheckInterval: time.Minute,
 		ShutdownTimeout:        10 * time.Second,
@@ -90,8 +96,11 @@ func (c *Config) Validate() error {
 	if c.MaxRequestSize < 1024 {
 		errs = append(errs, fmt.Errorf("max-request-size %d: must be at least 1024 bytes", c.MaxRequestSize))
 	}
-	if c.DefaultPartitions < 1 || c.DefaultPartitions > metadata.MaxPartitions {
-		errs = append(errs, fmt.Errorf("default-partitions %d: must be 1 to %d", c.DefaultPartitions, metadata.MaxPartitions))
+	if c.MaxPartitionsPerTopic < 1 || c.MaxPartitionsPerTopic > metadata.MaxPartitions {
+		errs = append(errs, fmt.Errorf("max-partitions-per-topic %d: must be 1 to %d", c.MaxPartitionsPerTopic, metadata.MaxPartitions))
+	}
+	if c.DefaultPartitions < 1 || c.DefaultPartitions > max(c.MaxPartitionsPerTopic, 1) {
+		errs = append(errs, fmt.Errorf("default-partitions %d: must be 1 to max-partitions-per-topic (%d)", c.DefaultPartitions, c.MaxPartitionsPerTopic))
 	}
 	if err := c.Fsync.validate(); err != nil {
 		errs = append(errs, fmt.Errorf("fsync: %w", err))

@@ -96,6 +96,9 @@ func FuzzRequest(f *testing.F) {
 	cfg := DefaultConfig()
 	cfg.DataDir = f.TempDir()
 	cfg.KafkaAddr = "127.0.0.1:0"
+	// Creating a partition costs milliseconds of file creation and
+	// fsyncs; keep what a fuzzed request may ask for small.
+	cfg.MaxPartitionsPerTopic = 16
 	panics := &panicCounter{}
 	s, err := New(cfg, slog.New(panics))
 	if err != nil {

@@ -60,14 +60,14 @@ func (s *Server) partition(topic string, index int32) *partition {
 // createTopic records a new topic and opens its partition logs. With
 // validateOnly it checks everything but changes nothing.
 func (s *Server) createTopic(name string, partitions int32, configs map[string]string, validateOnly bool) (metadata.Topic, error) {
+	if err := s.checkPartitionCount(partitions); err != nil {
+		return metadata.Topic{}, err
+	}
 	s.topicsMu.Lock()
 	defer s.topicsMu.Unlock()
 	if validateOnly {
 		if err := metadata.ValidateTopicName(name); err != nil {
 			return metadata.Topic{}, err
-		}
-		if partitions < 1 || partitions > metadata.MaxPartitions {
-			return metadata.Topic{}, fmt.Errorf("%w: %d, want 1 to %d", metadata.ErrInvalidPartitions, partitions, metadata.MaxPartitions)
 		}
 		if err := metadata.ValidateConfigs(configs); err != nil {
 			return metadata.Topic{}, err
@@ -88,6 +88,15 @@ func (s *Server) createTopic(name string, partitions int32, configs map[string]s
 	s.topics[name] = ts
 	s.log.Info("topic created", "topic", name, "partitions", partitions, "configs", configs)
 	return t, nil
+}
+
+// checkPartitionCount refuses counts outside 1 to MaxPartitionsPerTopic.
+func (s *Server) checkPartitionCount(n int32) error {
+	if n < 1 || n > s.cfg.MaxPartitionsPerTopic {
+		return fmt.Errorf("%w: %d partitions; a topic may have 1 to %d (the broker's max-partitions-per-topic)",
+			metadata.ErrInvalidPartitions, n, s.cfg.MaxPartitionsPerTopic)
+	}
+	return nil
 }
 
 // deleteTopic removes a topic and deletes its logs.
@@ -123,9 +132,12 @@ func (s *Server) addPartitions(name string, total int32, validateOnly bool) erro
 	if old == nil {
 		return fmt.Errorf("%w: %q", metadata.ErrUnknownTopic, name)
 	}
-	if total <= old.meta.Partitions || total > metadata.MaxPartitions {
-		return fmt.Errorf("%w: topic %q has %d partitions; the new count must be larger and at most %d, got %d",
-			metadata.ErrInvalidPartitions, name, old.meta.Partitions, metadata.MaxPartitions, total)
+	if total <= old.meta.Partitions {
+		return fmt.Errorf("%w: topic %q has %d partitions; the new count must be larger, got %d",
+			metadata.ErrInvalidPartitions, name, old.meta.Partitions, total)
+	}
+	if err := s.checkPartitionCount(total); err != nil {
+		return err
 	}
 	if validateOnly {
 		return nil

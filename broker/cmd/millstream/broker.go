@@ -27,6 +27,7 @@ func brokerFlags(fs *pflag.FlagSet, c *server.Config) (configFile, logLevel *str
 	fs.Int32Var(&c.MaxRequestSize, "max-request-size", c.MaxRequestSize, "largest request frame accepted, in bytes; larger closes the connection")
 	fs.BoolVar(&c.AutoCreateTopics, "auto-create-topics", c.AutoCreateTopics, "create topics that Metadata requests name and that do not exist")
 	fs.Int32Var(&c.DefaultPartitions, "default-partitions", c.DefaultPartitions, "partitions of auto-created topics and of CreateTopics with -1")
+	fs.Int32Var(&c.MaxPartitionsPerTopic, "max-partitions-per-topic", c.MaxPartitionsPerTopic, "the most partitions a topic may be created with or grown to")
 	fs.Var(&c.Fsync, "fsync", "durability: always (acks=all waits for fsync), interval=DURATION, or never")
 	fs.DurationVar(&c.RetentionCheckInterval, "retention-check-interval", c.RetentionCheckInterval, "how often retention deletes old segments")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "how long shutdown waits for in-flight requests")
