@@ -576,3 +576,36 @@ func TestHandlerCanceledErrorIsNotShutdown(t *testing.T) {
 		t.Fatalf("calls %d, x-attempts %q: a handler's own context.Canceled must be retried and dead-lettered, not redelivered forever", calls.Load(), dl.Headers[stream.HeaderAttempts])
 	}
 }
+
+// TestStopWithMessagesWaiting stops a binding while one message is being
+// handled and more wait: the stop must not deadlock with the handlers that
+// the subscription hands out while it drains.
+func TestStopWithMessagesWaiting(t *testing.T) {
+	for range 20 {
+		entered := make(chan struct{}, 10)
+		release := make(chan struct{})
+		c := stream.Consumer("slow", func(ctx context.Context, s string) error {
+			entered <- struct{}{}
+			<-release
+			return nil
+		})
+		app := stream.New(stream.Config{ShutdownTimeout: 2 * time.Second, Bindings: map[string]stream.BindingProperties{
+			"slow-in-0": {Destination: "d", Group: "g"},
+		}}, stream.WithBinder("memory", memory.New()))
+		app.Register(c)
+		if err := app.Start(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		for i := range 5 {
+			app.Bridge().Send(t.Context(), "d", strconv.Itoa(i))
+		}
+		<-entered
+		stopped := make(chan error, 1)
+		go func() { stopped <- app.SetState(context.Background(), "slow-in-0", stream.StateStopped) }()
+		close(release)
+		if err := <-stopped; err != nil {
+			t.Fatalf("stop: %v", err)
+		}
+		app.Stop(context.Background())
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill"
@@ -26,6 +27,10 @@ type unit struct {
 	inBinderN, outBinderName string
 	out                      *sender
 	gate                     *gate
+
+	// stopSig holds the channel closed when stopping begins. It is read
+	// without mu: handlers read it while stop holds mu and waits for them.
+	stopSig atomic.Pointer[chan struct{}]
 
 	// mu serialises start and stop, and guards the fields below.
 	mu       sync.Mutex
@@ -103,10 +108,13 @@ func (u *unit) info() []BindingInfo {
 	return out
 }
 
+// stopping returns the channel closed when the unit begins to stop (nil
+// before the first start).
 func (u *unit) stopping() <-chan struct{} {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	return u.stopCh
+	if p := u.stopSig.Load(); p != nil {
+		return *p
+	}
+	return nil
 }
 
 // start opens the output, then the input (or the supplier's loop). It does
@@ -118,7 +126,9 @@ func (u *unit) start(ctx context.Context) (err error) {
 		return nil
 	}
 	u.gate.resume()
-	u.stopCh = make(chan struct{})
+	stopCh := make(chan struct{})
+	u.stopCh = stopCh
+	u.stopSig.Store(&stopCh)
 	u.hardCtx, u.hardStop = context.WithCancel(context.Background())
 	defer func() {
 		if err != nil {
