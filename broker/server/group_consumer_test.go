@@ -48,6 +48,10 @@ func groupConsumer(t *testing.T, addr, name, groupName, topic string, s *seen, b
 		once.Do(func() {
 			cancel()
 			<-done
+			// The loop may have been stopped in the middle of a commit.
+			if err := cl.CommitUncommittedOffsets(context.Background()); err != nil {
+				t.Errorf("%s: final commit: %v", name, err)
+			}
 			cl.Close() // leaves the group
 		})
 	}
