@@ -28,8 +28,12 @@ type Server struct {
 	// (10_find_coordinator.go).
 	coord coordinators
 
-	// topicsMu guards topics. Lock order: topicsMu before the registry's
-	// own lock (the registry never calls back).
+	// adminMu serialises changes to topics (create, delete, grow, alter),
+	// which may take long (opening many partitions); readers of topics do
+	// not wait for it. Lock order: adminMu, then topicsMu, then the
+	// registry's own lock (the registry never calls back).
+	adminMu sync.Mutex
+	// topicsMu guards topics, the map only; it is held briefly.
 	topicsMu sync.RWMutex
 	topics   map[string]*topicState
 

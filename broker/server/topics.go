@@ -63,8 +63,8 @@ func (s *Server) createTopic(name string, partitions int32, configs map[string]s
 	if err := s.checkPartitionCount(partitions); err != nil {
 		return metadata.Topic{}, err
 	}
-	s.topicsMu.Lock()
-	defer s.topicsMu.Unlock()
+	s.adminMu.Lock()
+	defer s.adminMu.Unlock()
 	if validateOnly {
 		if err := metadata.ValidateTopicName(name); err != nil {
 			return metadata.Topic{}, err
@@ -72,7 +72,7 @@ func (s *Server) createTopic(name string, partitions int32, configs map[string]s
 		if err := metadata.ValidateConfigs(configs); err != nil {
 			return metadata.Topic{}, err
 		}
-		if _, ok := s.topics[name]; ok {
+		if s.topic(name) != nil {
 			return metadata.Topic{}, fmt.Errorf("%w: %q", metadata.ErrTopicExists, name)
 		}
 		return metadata.Topic{Name: name, Partitions: partitions, Configs: maps.Clone(configs)}, nil
@@ -83,9 +83,14 @@ func (s *Server) createTopic(name string, partitions int32, configs map[string]s
 	}
 	ts, err := s.openTopic(t, nil)
 	if err != nil {
+		if _, derr := s.reg.Delete(name); derr != nil {
+			s.log.Error("undo topic creation", "topic", name, "err", derr)
+		}
 		return metadata.Topic{}, err
 	}
+	s.topicsMu.Lock()
 	s.topics[name] = ts
+	s.topicsMu.Unlock()
 	s.log.Info("topic created", "topic", name, "partitions", partitions, "configs", configs)
 	return t, nil
 }
@@ -101,14 +106,16 @@ func (s *Server) checkPartitionCount(n int32) error {
 
 // deleteTopic removes a topic and deletes its logs.
 func (s *Server) deleteTopic(name string) (metadata.Topic, error) {
-	s.topicsMu.Lock()
-	defer s.topicsMu.Unlock()
+	s.adminMu.Lock()
+	defer s.adminMu.Unlock()
 	t, err := s.reg.Delete(name)
 	if err != nil {
 		return metadata.Topic{}, err
 	}
+	s.topicsMu.Lock()
 	ts := s.topics[name]
 	delete(s.topics, name)
+	s.topicsMu.Unlock()
 	var errs []error
 	if ts != nil {
 		for _, p := range ts.parts {
@@ -126,9 +133,9 @@ func (s *Server) deleteTopic(name string) (metadata.Topic, error) {
 
 // addPartitions grows a topic to total partitions.
 func (s *Server) addPartitions(name string, total int32, validateOnly bool) error {
-	s.topicsMu.Lock()
-	defer s.topicsMu.Unlock()
-	old := s.topics[name]
+	s.adminMu.Lock()
+	defer s.adminMu.Unlock()
+	old := s.topic(name)
 	if old == nil {
 		return fmt.Errorf("%w: %q", metadata.ErrUnknownTopic, name)
 	}
@@ -142,15 +149,25 @@ func (s *Server) addPartitions(name string, total int32, validateOnly bool) erro
 	if validateOnly {
 		return nil
 	}
+	// Open the new logs before recording the new count, so a failure
+	// leaves the topic as it was.
+	grown := old.meta
+	grown.Partitions = total
+	ts, err := s.openTopic(grown, old.parts)
+	if err != nil {
+		return err
+	}
 	t, err := s.reg.SetPartitions(name, total)
 	if err != nil {
+		for _, p := range ts.parts[len(old.parts):] {
+			_ = p.log.Close()
+		}
 		return err
 	}
-	ts, err := s.openTopic(t, old.parts)
-	if err != nil {
-		return err
-	}
+	ts.meta = t
+	s.topicsMu.Lock()
 	s.topics[name] = ts
+	s.topicsMu.Unlock()
 	s.log.Info("partitions added", "topic", name, "partitions", total)
 	return nil
 }
@@ -161,9 +178,9 @@ func (s *Server) setTopicConfigs(name string, configs map[string]string, validat
 	if err := metadata.ValidateConfigs(configs); err != nil {
 		return err
 	}
-	s.topicsMu.Lock()
-	defer s.topicsMu.Unlock()
-	old := s.topics[name]
+	s.adminMu.Lock()
+	defer s.adminMu.Unlock()
+	old := s.topic(name)
 	if old == nil {
 		return fmt.Errorf("%w: %q", metadata.ErrUnknownTopic, name)
 	}
@@ -176,14 +193,17 @@ func (s *Server) setTopicConfigs(name string, configs map[string]string, validat
 	}
 	ts := &topicState{meta: t, settings: s.cfg.TopicDefaults.Settings(t.Configs), parts: old.parts}
 	opts := s.logOptions(ts.settings)
+	var errs []error
 	for _, p := range ts.parts {
 		if err := p.applySettings(opts); err != nil {
-			return err
+			errs = append(errs, err)
 		}
 	}
+	s.topicsMu.Lock()
 	s.topics[name] = ts
+	s.topicsMu.Unlock()
 	s.log.Info("topic configs changed", "topic", name, "configs", configs)
-	return nil
+	return errors.Join(errs...)
 }
 
 // topicErr maps an error of the topic operations to a Kafka error code.
