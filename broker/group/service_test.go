@@ -179,3 +179,32 @@ func TestServiceCommitsDuringCompaction(t *testing.T) {
 		}
 	}
 }
+
+func TestOptionsValidate(t *testing.T) {
+	tests := []struct {
+		name string
+		opts group.Options
+		ok   bool
+	}{
+		{"zero value", group.Options{}, true},
+		{"negative delay", group.Options{InitialRebalanceDelay: -time.Second}, false},
+		{"min above max", group.Options{MinSessionTimeout: time.Minute, MaxSessionTimeout: time.Second}, false},
+		{"negative retention", group.Options{OffsetsRetention: -time.Hour}, false},
+		{"negative metadata size", group.Options{MaxMetadataSize: -1}, false},
+	}
+	for _, tt := range tests {
+		if err := tt.opts.Validate(); (err == nil) != tt.ok {
+			t.Errorf("%s: Validate() = %v, want ok=%v", tt.name, err, tt.ok)
+		}
+		s, err := group.Open(group.ServiceConfig{Dir: t.TempDir() + "/o", Group: tt.opts})
+		if (err == nil) != tt.ok {
+			t.Errorf("%s: Open = %v, want ok=%v", tt.name, err, tt.ok)
+		}
+		if err == nil {
+			_ = s.Close()
+		}
+	}
+	if _, err := group.Open(group.ServiceConfig{}); err == nil {
+		t.Errorf("Open without a directory succeeded")
+	}
+}

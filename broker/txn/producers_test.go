@@ -239,3 +239,48 @@ func TestRecreatedTopicStartsFresh(t *testing.T) {
 		t.Fatalf("new log end = %d, want 5", end)
 	}
 }
+
+// TestSnapshotLogIsRewritten writes many snapshots of one partition (the
+// snapshot log grows by one record each time it changes) and checks that
+// the log is rewritten, while running and on open, without losing the
+// latest state.
+func TestSnapshotLogIsRewritten(t *testing.T) {
+	root := t.TempDir()
+	l, err := storage.Open(filepath.Join(root, "t-0"), storage.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	data := filepath.Join(root, "data")
+	p := openProducers(t, data)
+	st, _ := p.Partition("t", 0, l)
+	var seq int32
+	for range 1200 {
+		produce(t, st, l, 7, seq, 1)
+		seq++
+		if err := p.Snapshot(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	snaps, err := storage.Open(filepath.Join(data, "__producer_snapshots"), storage.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := snaps.EndOffset(); n > 1000 {
+		t.Errorf("snapshot log holds %d records after 1200 snapshots, want it rewritten", n)
+	}
+	_ = snaps.Close()
+
+	p = openProducers(t, data)
+	defer p.Close()
+	st, err = p.Partition("t", 0, l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if off, err := produce(t, st, l, 7, seq-1, 1); err != nil || off != int64(seq-1) {
+		t.Fatalf("retry of the last batch after reopening = %d %v, want duplicate at %d", off, err, seq-1)
+	}
+}
