@@ -340,3 +340,35 @@ func TestRejoinInStableWithSameProtocolsIsAnsweredAtOnce(t *testing.T) {
 		t.Fatalf("state = %s, want PreparingRebalance", d.State)
 	}
 }
+
+func TestPendingMemberHoldsRebalanceUntilItJoinsOrExpires(t *testing.T) {
+	h := newHarness(t, group.Options{})
+	ids, gen := h.stableGroup("g", 1)
+	n := h.joinNew("g", joinSpec{})        // rebalance starts
+	p := h.join("g", joinSpec{version: 7}) // MEMBER_ID_REQUIRED: pending
+	l := h.join("g", joinSpec{member: ids[0]})
+	if l.done() || n.done() {
+		t.Fatalf("rebalance completed while a member id was pending")
+	}
+	// The pending member joins: everyone is in.
+	pj := h.join("g", joinSpec{member: p.resp.MemberID})
+	if !pj.done() || !l.done() || !n.done() || pj.resp.Generation != gen+1 || len(l.resp.Members) != 3 {
+		t.Fatalf("join of the pending member did not complete the rebalance with 3 members")
+	}
+
+	// Another round where the pending member never comes back: its session
+	// timeout (10s), not the rebalance timeout (30s), releases the group.
+	n2 := h.joinNew("g", joinSpec{})
+	h.join("g", joinSpec{version: 7})
+	h.join("g", joinSpec{member: ids[0]})
+	h.join("g", joinSpec{member: n.resp.MemberID})
+	h.join("g", joinSpec{member: pj.resp.MemberID})
+	h.tick(9 * time.Second)
+	if n2.done() {
+		t.Fatalf("completed before the pending member id expired")
+	}
+	h.tick(2 * time.Second)
+	if !n2.done() || n2.resp.Generation != gen+2 {
+		t.Fatalf("rebalance not completed after the pending member id expired: %+v", n2.resp)
+	}
+}

@@ -81,7 +81,6 @@ func (c *Coordinator) completeJoin(g *group, now time.Time) {
 			g.remove(m.id)
 		}
 	})
-	clear(g.pending)
 	if len(g.members) > 0 {
 		// The leader must be a member that rejoined.
 		if l := g.members[g.leader]; l == nil || !l.awaitingJoin() {
