@@ -127,6 +127,7 @@ func (b *Binder) Subscriber(ctx context.Context, s stream.Subscription) (message
 		StartOffset:     string(s.StartOffset),
 		NackResendDelay: b.cfg.NackResendDelay,
 		CloseTimeout:    b.cfg.CloseTimeout,
+		RevokeTimeout:   b.cfg.RevokeTimeout,
 		CommitInterval:  b.cfg.CommitInterval,
 		Provision: ProvisionConfig{
 			Disabled:        !b.cfg.AutoCreateTopics,

@@ -37,8 +37,11 @@ type Config struct {
 	// partition-count: "error" (default), "warn" or "add".
 	FewerPartitions string
 	// CloseTimeout (key "close-timeout") bounds the wait for in-flight
-	// messages on close and rebalance. Default 10s.
+	// messages on close. Default 10s.
 	CloseTimeout time.Duration
+	// RevokeTimeout (key "revoke-timeout") bounds the wait for in-flight
+	// messages when a rebalance takes partitions away. Default 1s.
+	RevokeTimeout time.Duration
 	// CommitInterval (key "commit-interval") is how often acked offsets are
 	// committed. Default 1s.
 	CommitInterval time.Duration
@@ -59,7 +62,7 @@ func Keys() []string {
 		"sasl-mechanism", "sasl-username", "sasl-password",
 		"embedded-data-dir", "embedded-addr",
 		"replication-factor", "topic-configs", "auto-create-topics", "fewer-partitions",
-		"close-timeout", "commit-interval", "nack-resend-delay",
+		"close-timeout", "revoke-timeout", "commit-interval", "nack-resend-delay",
 	}
 }
 
@@ -138,7 +141,7 @@ func ParseConfig(raw stream.BinderConfig) (Config, error) {
 			}
 		case "fewer-partitions":
 			c.FewerPartitions = fmt.Sprint(v)
-		case "close-timeout", "commit-interval", "nack-resend-delay":
+		case "close-timeout", "revoke-timeout", "commit-interval", "nack-resend-delay":
 			d, err := time.ParseDuration(fmt.Sprint(v))
 			if err != nil || d < 0 {
 				bad(key, v, "a duration, e.g. 500ms or 10s")
@@ -146,6 +149,8 @@ func ParseConfig(raw stream.BinderConfig) (Config, error) {
 			switch key {
 			case "close-timeout":
 				c.CloseTimeout = d
+			case "revoke-timeout":
+				c.RevokeTimeout = d
 			case "commit-interval":
 				c.CommitInterval = d
 			default:

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
@@ -48,6 +49,8 @@ type member struct {
 	// assigned is closed after the first assignment of a group member.
 	assigned     chan struct{}
 	assignedOnce sync.Once
+	// assignments counts group assignments (rebalances seen), for tests.
+	assignments atomic.Int32
 }
 
 func newMember(ctx context.Context, s *Subscriber, adm *kadm.Client, topic string) (*member, error) {
@@ -223,6 +226,7 @@ func (m *member) onAssigned(_ context.Context, _ *kgo.Client, assigned map[strin
 	for _, id := range assigned[m.topic] {
 		m.startPartition(id)
 	}
+	m.assignments.Add(1)
 	m.assignedOnce.Do(func() { close(m.assigned) })
 }
 
@@ -251,7 +255,7 @@ func (m *member) onLost(ctx context.Context, _ *kgo.Client, lost map[string][]in
 }
 
 // release stops the partitions ids and waits for them; with commit, it
-// waits up to CloseTimeout for delivered messages and commits what was
+// waits up to RevokeTimeout for delivered messages and commits what was
 // acked.
 func (m *member) release(ctx context.Context, ids []int32, commit bool) {
 	m.mu.Lock()
@@ -274,7 +278,7 @@ func (m *member) release(ctx context.Context, ids []int32, commit bool) {
 	if !commit {
 		close(expired)
 	} else {
-		t := time.AfterFunc(m.s.cfg.CloseTimeout, func() { close(expired) })
+		t := time.AfterFunc(m.s.cfg.RevokeTimeout, func() { close(expired) })
 		defer t.Stop()
 	}
 	for _, p := range ps {

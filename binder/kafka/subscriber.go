@@ -26,6 +26,7 @@ const (
 const (
 	DefaultNackResendDelay    = 100 * time.Millisecond
 	DefaultCloseTimeout       = 10 * time.Second
+	DefaultRevokeTimeout      = time.Second
 	DefaultCommitInterval     = time.Second
 	DefaultMaxBufferedRecords = 1000
 	DefaultAssignmentTimeout  = 30 * time.Second
@@ -56,11 +57,15 @@ type SubscriberConfig struct {
 	// again. Default 100ms.
 	NackResendDelay time.Duration
 	// CloseTimeout bounds how long Close (and the end of a Subscribe
-	// context, and a rebalance that takes partitions away) waits for the
-	// messages already delivered to be acked or nacked, before it cancels
-	// their contexts and gives up on them. Acks that arrive in that time
-	// are committed. Default 10s.
+	// context) waits for the messages already delivered to be acked or
+	// nacked, before it cancels their contexts and gives up on them. Acks
+	// that arrive in that time are committed. Default 10s.
 	CloseTimeout time.Duration
+	// RevokeTimeout is the same wait when a rebalance takes partitions
+	// away. It holds up the whole group's rebalance, so it is short; a
+	// message not acked in time is delivered again to the partition's new
+	// owner. Default 1s.
+	RevokeTimeout time.Duration
 	// CommitInterval is how often acked offsets are committed. They are
 	// also committed when partitions are revoked and on Close.
 	// Default 1s.
@@ -103,6 +108,9 @@ func (c *SubscriberConfig) setDefaults() {
 	if c.CommitInterval == 0 {
 		c.CommitInterval = DefaultCommitInterval
 	}
+	if c.RevokeTimeout == 0 {
+		c.RevokeTimeout = DefaultRevokeTimeout
+	}
 	if c.HeartbeatInterval == 0 {
 		c.HeartbeatInterval = DefaultHeartbeatInterval
 	}
@@ -130,8 +138,8 @@ func (c *SubscriberConfig) Validate() error {
 			errs = append(errs, fmt.Errorf("partitions: %d is not a partition number", p))
 		}
 	}
-	if c.NackResendDelay < 0 || c.CloseTimeout < 0 || c.CommitInterval < 0 {
-		errs = append(errs, errors.New("nack-resend-delay, close-timeout and commit-interval must not be negative"))
+	if c.NackResendDelay < 0 || c.CloseTimeout < 0 || c.RevokeTimeout < 0 || c.CommitInterval < 0 {
+		errs = append(errs, errors.New("nack-resend-delay, close-timeout, revoke-timeout and commit-interval must not be negative"))
 	}
 	if c.MaxBufferedRecords < 0 {
 		errs = append(errs, fmt.Errorf("max-buffered-records %d: must be positive", c.MaxBufferedRecords))

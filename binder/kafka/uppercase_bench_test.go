@@ -1,0 +1,195 @@
+package kafka_test
+
+import (
+	"bytes"
+	"context"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/millstream/millstream/binder/kafka"
+	"github.com/millstream/millstream/sdk/stream"
+)
+
+const (
+	benchPayloadSize = 256
+	benchPartitions  = 4
+)
+
+// fillWords writes n CloudEvents with random lower-case text, as another
+// Millstream application sends them, to a new topic.
+func fillWords(b *testing.B, brokers []string, topic string, n int) {
+	b.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ProducerLinger(5*time.Millisecond))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer cl.Close()
+	if _, err := kadm.NewClient(cl).CreateTopic(context.Background(), benchPartitions, -1, nil, topic); err != nil {
+		b.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var perr error
+	for i := range n {
+		v := make([]byte, benchPayloadSize)
+		for j := range v {
+			v[j] = 'a' + byte(rand.IntN(26))
+		}
+		id := watermill.NewUUID()
+		rec := &kgo.Record{Topic: topic, Key: []byte(id[:8]), Value: v, Headers: []kgo.RecordHeader{
+			{Key: "ce_specversion", Value: []byte("1.0")}, {Key: "ce_id", Value: []byte(id)},
+			{Key: "ce_source", Value: []byte("bench")}, {Key: "ce_type", Value: []byte("millstream.string")},
+			{Key: "content-type", Value: []byte("text/plain")},
+		}}
+		_ = i
+		wg.Add(1)
+		cl.Produce(context.Background(), rec, func(_ *kgo.Record, err error) {
+			if err != nil {
+				mu.Lock()
+				perr = err
+				mu.Unlock()
+			}
+			wg.Done()
+		})
+	}
+	wg.Wait()
+	if perr != nil {
+		b.Fatal(perr)
+	}
+}
+
+// firstCall records when a loop transformed its first record.
+type firstCall struct {
+	once sync.Once
+	at   time.Time
+}
+
+func (f *firstCall) mark() { f.once.Do(func() { f.at = time.Now() }) }
+
+// watchOutput polls the end offsets of topic until they add up to n and
+// returns the time from the loop's first transform to then.
+func watchOutput(b *testing.B, adm *kadm.Client, topic string, n int64, first *firstCall) time.Duration {
+	b.Helper()
+	deadline := time.Now().Add(10 * time.Minute)
+	for time.Now().Before(deadline) {
+		ends, err := adm.ListEndOffsets(context.Background(), topic)
+		if err == nil {
+			var total int64
+			ends.Each(func(o kadm.ListedOffset) { total += max(o.Offset, 0) })
+			if total >= n {
+				now := time.Now()
+				var start time.Time
+				first.once.Do(func() {}) // the loop marked it before producing
+				start = first.at
+				return now.Sub(start)
+			}
+		}
+		time.Sleep(time.Millisecond) // a poll interval, not a wait for an outcome
+	}
+	b.Fatalf("output topic %s did not reach %d records", topic, n)
+	return 0
+}
+
+// BenchmarkUppercase compares, in one run and on one broker, an uppercase
+// function on the SDK path (kafka binder, CloudEvents, one sync publish per
+// message, commit after ack) with a bare franz-go consume-transform-produce
+// loop (poll, produce the batch, flush, commit). Each loop handles b.N
+// messages of its own topic; the rate is taken from the first output record
+// to the last, so group joins are not counted. Reported: sdk-msgs/s,
+// bare-msgs/s and sdk/bare-% (goal: 70 or more).
+func BenchmarkUppercase(b *testing.B) {
+	brokers := testBrokers(b)
+	adm := admin(b, brokers)
+	b.SetBytes(benchPayloadSize)
+	b.StopTimer()
+
+	// SDK path.
+	inSDK, outSDK := "words-"+watermill.NewShortUUID(), "upper-"+watermill.NewShortUUID()
+	fillStart := time.Now()
+	fillWords(b, brokers, inSDK, b.N)
+	b.Logf("fill took %s", time.Since(fillStart))
+	binder, err := kafka.New(context.Background(), kafka.Config{Connection: kafka.Connection{Brokers: brokers}, AutoCreateTopics: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	app := stream.New(stream.Config{Application: "bench", Bindings: map[string]stream.BindingProperties{
+		"uppercase-in-0":  {Destination: inSDK, Group: "sdk", Concurrency: benchPartitions},
+		"uppercase-out-0": {Destination: outSDK, PartitionCount: benchPartitions},
+	}}, stream.WithBinder("kafka", binder))
+	var sdkFirst, bareFirst firstCall
+	if err := app.Register(stream.Function("uppercase", func(_ context.Context, in string) (string, error) {
+		sdkFirst.mark()
+		return strings.ToUpper(in), nil
+	})); err != nil {
+		b.Fatal(err)
+	}
+	b.StartTimer()
+	startAt := time.Now()
+	if err := app.Start(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("app.Start took %s", time.Since(startAt))
+	sdk := watchOutput(b, adm, outSDK, int64(b.N), &sdkFirst)
+	b.StopTimer()
+	stopStart := time.Now()
+	if err := app.Stop(context.Background()); err != nil {
+		b.Error(err)
+	}
+	b.Logf("app.Stop took %s", time.Since(stopStart))
+
+	// Bare franz-go.
+	inBare, outBare := "words-"+watermill.NewShortUUID(), "upper-"+watermill.NewShortUUID()
+	fillWords(b, brokers, inBare, b.N)
+	if _, err := adm.CreateTopic(context.Background(), benchPartitions, -1, nil, outBare); err != nil {
+		b.Fatal(err)
+	}
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ConsumerGroup("bare-"+inBare), kgo.ConsumeTopics(inBare),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.DisableAutoCommit())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	loopDone := make(chan struct{})
+	go func() {
+		defer close(loopDone)
+		for ctx.Err() == nil {
+			fs := cl.PollFetches(ctx)
+			var wg sync.WaitGroup
+			fs.EachRecord(func(r *kgo.Record) {
+				bareFirst.mark()
+				wg.Add(1)
+				out := &kgo.Record{Topic: outBare, Key: r.Key, Value: bytes.ToUpper(r.Value), Headers: r.Headers}
+				cl.Produce(ctx, out, func(_ *kgo.Record, err error) {
+					if err != nil && ctx.Err() == nil {
+						b.Error(err)
+					}
+					wg.Done()
+				})
+			})
+			wg.Wait()
+			if err := cl.CommitRecords(ctx, fs.Records()...); err != nil && ctx.Err() == nil {
+				b.Error(err)
+			}
+		}
+	}()
+	b.StartTimer()
+	bare := watchOutput(b, adm, outBare, int64(b.N), &bareFirst)
+	b.StopTimer()
+	cancel()
+	<-loopDone
+
+	sdkRate := float64(b.N) / sdk.Seconds()
+	bareRate := float64(b.N) / bare.Seconds()
+	b.ReportMetric(sdkRate, "sdk-msgs/s")
+	b.ReportMetric(bareRate, "bare-msgs/s")
+	b.ReportMetric(100*sdkRate/bareRate, "sdk/bare-%")
+	b.Logf("N=%d: sdk %s (%.0f msgs/s), bare %s (%.0f msgs/s)", b.N, sdk, sdkRate, bare, bareRate)
+}
