@@ -246,7 +246,7 @@ func produceCommand() *cobra.Command {
 				return err
 			}
 			defer cl.Close()
-			if err := requireTopic(ctx, kadm.NewClient(cl), args[0], conn.timeout); err != nil {
+			if err := requireTopic(ctx, kadm.NewClient(cl), args[0], conn.timeout, partition); err != nil {
 				return err
 			}
 			_, err = ProduceLines(ctx, cl, cmd.InOrStdin(), ProduceOptions{
@@ -268,8 +268,9 @@ func produceCommand() *cobra.Command {
 }
 
 // requireTopic fails clearly when topic does not exist, instead of letting
-// a producer or consumer wait for it.
-func requireTopic(ctx context.Context, adm *kadm.Client, topic string, timeout time.Duration) error {
+// a producer or consumer wait for it; with partition 0 or above, also when
+// the topic has no such partition.
+func requireTopic(ctx context.Context, adm *kadm.Client, topic string, timeout time.Duration, partition ...int32) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	td, err := adm.ListTopics(ctx, topic)
@@ -282,6 +283,11 @@ func requireTopic(ctx context.Context, adm *kadm.Client, topic string, timeout t
 	}
 	if d.Err != nil {
 		return fmt.Errorf("topic %q: %w", topic, d.Err)
+	}
+	for _, p := range partition {
+		if _, ok := d.Partitions[p]; p >= 0 && !ok {
+			return fmt.Errorf("topic %q has no partition %d (it has %d, numbered from 0)", topic, p, len(d.Partitions))
+		}
 	}
 	return nil
 }
@@ -334,7 +340,7 @@ func consumeCommand() *cobra.Command {
 				return err
 			}
 			defer cl.Close()
-			if err := requireTopic(ctx, kadm.NewClient(cl), o.Topic, conn.timeout); err != nil {
+			if err := requireTopic(ctx, kadm.NewClient(cl), o.Topic, conn.timeout, o.Partition); err != nil {
 				return err
 			}
 			n, err := Consume(ctx, cl, cmd.OutOrStdout(), o)

@@ -193,6 +193,12 @@ func TestProduceConsumeCommands(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "--partition cannot be combined with --group") {
 		t.Errorf("consume --partition --group = %v, want a refusal", err)
 	}
+	for _, args := range [][]string{{"consume", "cmd", "--partition", "7"}, {"produce", "cmd", "--partition", "7"}} {
+		_, _, err = run(t, "x\n", args...)
+		if err == nil || !strings.Contains(err.Error(), "has no partition 7") {
+			t.Errorf("%s --partition 7 = %v, want an error saying there is no partition 7", args[0], err)
+		}
+	}
 	_, _, err = run(t, "x\n", "produce", "cmd", "--acks", "2")
 	if err == nil || !strings.Contains(err.Error(), "--acks") {
 		t.Errorf("produce --acks 2 = %v, want an error about --acks", err)
