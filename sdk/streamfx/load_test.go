@@ -313,6 +313,16 @@ func TestLoadFileLocation(t *testing.T) {
 	}
 }
 
+func TestLoadDottedDefinition(t *testing.T) {
+	got, err := load(t, "millstream:\n  function.definition: uppercase;audit\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Config.FunctionDefinition != "uppercase;audit" {
+		t.Errorf("definition = %q", got.Config.FunctionDefinition)
+	}
+}
+
 func TestLoadNullsAndAnchors(t *testing.T) {
 	got, err := load(t, `millstream:
   application:

@@ -223,3 +223,27 @@ func TestBridgeBeforeStart(t *testing.T) {
 		t.Fatalf("Send before the app is made = %v, want ErrNotStarted", err)
 	}
 }
+
+// TestModuleBridgeBindings configures a binding that only the Bridge sends
+// to, from a variable.
+func TestModuleBridgeBindings(t *testing.T) {
+	t.Chdir(t.TempDir())
+	got := make(chan stream.Message[string], 1)
+	var bridge *streamfx.Bridge
+	startApp(t, streamfx.Module, memory.Module,
+		streamfx.Consumer("collect", collector(got)),
+		streamfx.BridgeBindings("orders-out-0"),
+		streamfx.Environ([]string{
+			"MILLSTREAM_BINDINGS_ORDERS_OUT_0_DESTINATION=orders",
+			"MILLSTREAM_BINDINGS_COLLECT_IN_0_DESTINATION=orders",
+			"MILLSTREAM_BINDINGS_COLLECT_IN_0_GROUP=g",
+		}),
+		fx.Populate(&bridge),
+	)
+	if err := bridge.Send(t.Context(), "orders-out-0", "o1"); err != nil {
+		t.Fatal(err)
+	}
+	if m := receive(t, got); m.Payload != "o1" {
+		t.Errorf("received %q, want o1", m.Payload)
+	}
+}
