@@ -3,6 +3,7 @@ package kafka
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -131,14 +132,11 @@ func ParseConfig(raw stream.BinderConfig) (Config, error) {
 			}
 			c.ReplicationFactor = int16(n)
 		case "topic-configs":
-			m, ok := v.(map[string]any)
+			m, ok := stringMap(v)
 			if !ok {
 				bad(key, v, "a map of topic configs, e.g. {retention.ms: 86400000}")
 			}
-			c.TopicConfigs = make(map[string]string, len(m))
-			for k, x := range m {
-				c.TopicConfigs[k] = fmt.Sprint(x)
-			}
+			c.TopicConfigs = m
 		case "fewer-partitions":
 			c.FewerPartitions = fmt.Sprint(v)
 		case "close-timeout", "revoke-timeout", "commit-interval", "nack-resend-delay":
@@ -234,4 +232,18 @@ func boolValue(v any) (bool, bool) {
 		return b, err == nil
 	}
 	return false, false
+}
+
+// stringMap reads a YAML mapping (whatever map type the decoder made).
+func stringMap(v any) (map[string]string, bool) {
+	rv := reflect.ValueOf(v)
+	if rv.Kind() != reflect.Map {
+		return nil, false
+	}
+	out := make(map[string]string, rv.Len())
+	it := rv.MapRange()
+	for it.Next() {
+		out[fmt.Sprint(it.Key().Interface())] = fmt.Sprint(it.Value().Interface())
+	}
+	return out, true
 }
