@@ -13,6 +13,7 @@
 //		memory.Module, // or kafka.Module, rabbit.Module
 //		streamfx.Function("uppercase", uppercase),
 //		streamfx.Actuator(":8080"), // optional: health, bindings, metrics
+//		streamfx.Logger(logger),    // optional: one *slog.Logger for fx and the app
 //	).Run()
 //
 // Handlers are registered through the value group [HandlersGroup]: with

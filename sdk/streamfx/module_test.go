@@ -3,7 +3,9 @@ package streamfx_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -246,4 +248,37 @@ func TestModuleBridgeBindings(t *testing.T) {
 	if m := receive(t, got); m.Payload != "o1" {
 		t.Errorf("received %q, want o1", m.Payload)
 	}
+}
+
+// TestModuleLogger checks that one logger gets fx's events and the
+// application's.
+func TestModuleLogger(t *testing.T) {
+	t.Chdir(t.TempDir())
+	var buf syncBuffer
+	log := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	startApp(t, streamfx.Module, memory.Module, streamfx.Function("uppercase", uppercase),
+		streamfx.Environ([]string{}), streamfx.Logger(log), streamfx.Actuator("127.0.0.1:0"))
+	out := buf.String()
+	for _, want := range []string{"msg=started", "actuator listening"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("log lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
