@@ -6,7 +6,6 @@ import (
 
 	"go.uber.org/fx"
 
-	"github.com/millstream/millstream/sdk/stream"
 	"github.com/millstream/millstream/sdk/streamfx"
 )
 
@@ -20,12 +19,14 @@ const Name = "memory"
 //	fx.New(streamfx.Module, memory.Module, streamfx.Function("uppercase", uppercase))
 var Module = fx.Module("millstream.binder.memory", fx.Provide(newModuleBinder))
 
-func newModuleBinder(cfg stream.Config) (streamfx.BinderOut, error) {
+// newModuleBinder takes the loaded configuration rather than the
+// stream.Config so that its errors say where the bad value was set.
+func newModuleBinder(loaded *streamfx.Loaded) (streamfx.BinderOut, error) {
 	var opts []Option
-	if v, ok := cfg.Binders[Name]["retention"]; ok {
+	if v, ok := loaded.Config.Binders[Name]["retention"]; ok {
 		n, err := intSetting(v)
 		if err != nil || n < 1 {
-			return streamfx.BinderOut{}, fmt.Errorf("memory: millstream.binders.memory.retention: %v is not a positive whole number; write e.g. 100000", v)
+			return streamfx.BinderOut{}, loaded.Annotate(fmt.Errorf("memory: millstream.binders.memory.retention: %v is not a positive whole number; write e.g. 100000", v))
 		}
 		opts = append(opts, WithRetention(n))
 	}

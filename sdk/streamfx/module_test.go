@@ -124,6 +124,8 @@ func TestModuleBadConfig(t *testing.T) {
 			`millstream.yaml:3: millstream.bindings.uppercase-in-0.binder: unknown binder "rabbit"`},
 		{"unknown key of a binder", "millstream:\n  binders:\n    memory: {retension: 5}\n", nil,
 			"millstream.yaml:3: millstream.binders.memory.retension: unknown key of binder memory; did you mean retention?"},
+		{"bad binder setting, reported by the binder module", "millstream:\n  binders:\n    memory:\n      retention: lots\n", nil,
+			"millstream.yaml:4: millstream.binders.memory.retention: lots is not a positive whole number"},
 		{"unknown function in the definition", "", []string{"MILLSTREAM_FUNCTION_DEFINITION=uppercase;lowercase"},
 			`env MILLSTREAM_FUNCTION_DEFINITION: millstream.function.definition: unknown function "lowercase"`},
 	} {

@@ -83,6 +83,10 @@ type NamedBinder struct {
 // BinderOut is the result struct of a binder module's constructor:
 //
 //	func newBinder(cfg stream.Config) (streamfx.BinderOut, error)
+//
+// A constructor that takes *Loaded instead reads the same settings in
+// Loaded.Config and can pass its errors through Loaded.Annotate, so that
+// they say where the bad value was set.
 type BinderOut struct {
 	fx.Out
 	Binder NamedBinder `group:"millstream.binders"`
