@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // numbered is the value layout of crash-test records:
@@ -45,53 +46,31 @@ func decodeNumbered(v []byte) (uint64, error) {
 // ackLog records which numbered records the broker acknowledged, and where.
 type ackLog struct {
 	mu     sync.Mutex
-	offset map[uint64]int64 // seq -> acknowledged offset
-	errs   map[string]int   // produce error text -> count
+	pos    map[uint64][2]int64 // seq -> acknowledged (partition, offset)
+	errs   map[string]int      // produce error text -> count
+	failed int
 }
 
 func (a *ackLog) acked() int {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return len(a.offset)
+	return len(a.pos)
 }
 
-// TestCrashKeepsAcknowledgedRecords kills the broker with SIGKILL at random
-// moments while a producer with acks=all writes as fast as it can with
-// several requests in flight, restarts it on the same data directory, and
-// checks that every acknowledged record is in the log at the offset the
-// broker acknowledged, with intact bytes, and that the log is readable to its
-// end with contiguous offsets. The producer is not idempotent, so retries of
-// unacknowledged requests may leave extra copies; only acknowledged records
-// are counted.
-func TestCrashKeepsAcknowledgedRecords(t *testing.T) {
-	if testing.Short() {
-		t.Skip("crash test kills and restarts the broker several times; runs without -short")
-	}
-	const (
-		cycles       = 5
-		ackedPerKill = 300 // acknowledgements to wait for after each (re)start
-		topic        = "crash"
-	)
-	b := startBroker(t)
-	createTopic(t, b.Addr(), topic, 1)
-	seed := rand.Uint64()
-	t.Logf("seed %d", seed)
-	rng := rand.New(rand.NewPCG(seed, 5))
+// crashRun drives a producer of numbered records (record seq goes to
+// partition seq % partitions) while it kills and restarts the broker.
+type crashRun struct {
+	cycles       int // SIGKILLs while producing; one more follows the final flush
+	ackedPerKill int // acknowledgements to wait for after each (re)start
+	partitions   int32
+}
 
-	cl := newClient(t, b.Addr(),
-		kgo.DefaultProduceTopic(topic),
-		kgo.RequiredAcks(kgo.AllISRAcks()),
-		kgo.DisableIdempotentWrite(),
-		kgo.MaxProduceRequestsInflightPerBroker(5),
-		kgo.ProducerLinger(0),
-		kgo.ProducerBatchMaxBytes(16<<10),
-		kgo.MaxBufferedRecords(5000),
-		kgo.ProduceRequestTimeout(10*time.Second),
-		kgo.RetryBackoffFn(func(int) time.Duration { return 20 * time.Millisecond }),
-		kgo.MetadataMinAge(50*time.Millisecond),
-		kgo.UnknownTopicRetries(-1),
-	)
-	acks := &ackLog{offset: map[uint64]int64{}, errs: map[string]int{}}
+// run produces until the broker has been killed c.cycles times, flushes,
+// kills and restarts it once more, and returns what was acknowledged.
+func (c crashRun) run(t *testing.T, b *broker, cl *kgo.Client, seed uint64) *ackLog {
+	t.Helper()
+	rng := rand.New(rand.NewPCG(seed, 5))
+	acks := &ackLog{pos: map[uint64][2]int64{}, errs: map[string]int{}}
 
 	// The producer goroutine belongs to this test: closing stop ends it once
 	// its current Produce call returns; cancelling prodCtx also fails the
@@ -111,15 +90,16 @@ func TestCrashKeepsAcknowledgedRecords(t *testing.T) {
 			for i := range payload {
 				payload[i] = byte(prng.Uint32())
 			}
-			rec := &kgo.Record{Value: numbered{seq, payload}.encode()}
+			rec := &kgo.Record{Partition: int32(seq % uint64(c.partitions)), Value: numbered{seq, payload}.encode()}
 			cl.Produce(prodCtx, rec, func(r *kgo.Record, err error) {
 				acks.mu.Lock()
 				defer acks.mu.Unlock()
 				if err != nil {
 					acks.errs[err.Error()]++
+					acks.failed++
 					return
 				}
-				acks.offset[binary.BigEndian.Uint64(r.Value)] = r.Offset
+				acks.pos[binary.BigEndian.Uint64(r.Value)] = [2]int64{int64(r.Partition), r.Offset}
 			})
 		}
 	})
@@ -148,14 +128,14 @@ func TestCrashKeepsAcknowledgedRecords(t *testing.T) {
 		t.Helper()
 		from := acks.acked()
 		eventually(t, 20*time.Second, what, func() error {
-			if n := acks.acked() - from; n < ackedPerKill {
-				return fmt.Errorf("%d new acknowledgements, want %d", n, ackedPerKill)
+			if n := acks.acked() - from; n < c.ackedPerKill {
+				return fmt.Errorf("%d new acknowledgements, want %d", n, c.ackedPerKill)
 			}
 			return nil
 		})
 	}
 
-	for cycle := 1; cycle <= cycles; cycle++ {
+	for cycle := 1; cycle <= c.cycles; cycle++ {
 		waitAcks(fmt.Sprintf("cycle %d: produce before the kill", cycle))
 		// A random moment in the middle of writing.
 		delay := time.Duration(rng.IntN(300)) * time.Millisecond
@@ -179,11 +159,62 @@ func TestCrashKeepsAcknowledgedRecords(t *testing.T) {
 	b.Restart()
 
 	acks.mu.Lock()
-	acked := acks.offset
-	errs := acks.errs
-	acks.mu.Unlock()
-	if len(errs) > 0 {
-		t.Logf("unacknowledged records by error: %v", errs)
+	defer acks.mu.Unlock()
+	if len(acks.errs) > 0 {
+		t.Logf("unacknowledged records by error: %v", acks.errs)
+	}
+	if n := len(acks.pos); n < (c.cycles+1)*c.ackedPerKill {
+		t.Fatalf("only %d records acknowledged; the test proves little", n)
+	}
+	return acks
+}
+
+// crashProducerOpts are the producer settings of the crash tests: as fast
+// as possible, small batches, quick retries.
+func crashProducerOpts(topic string) []kgo.Opt {
+	return []kgo.Opt{
+		kgo.DefaultProduceTopic(topic),
+		kgo.RecordPartitioner(kgo.ManualPartitioner()),
+		kgo.RequiredAcks(kgo.AllISRAcks()),
+		kgo.ProducerLinger(0),
+		kgo.ProducerBatchMaxBytes(16 << 10),
+		kgo.MaxBufferedRecords(5000),
+		kgo.ProduceRequestTimeout(10 * time.Second),
+		kgo.RetryBackoffFn(func(int) time.Duration { return 20 * time.Millisecond }),
+		kgo.MetadataMinAge(50 * time.Millisecond),
+		kgo.UnknownTopicRetries(-1),
+	}
+}
+
+// crashSegmentBytes makes segments roll every few hundred records, so kills
+// also land around segment rolls and recovery sees several segments.
+const crashSegmentBytes = "262144"
+
+// TestCrashKeepsAcknowledgedRecords kills the broker with SIGKILL at random
+// moments while a producer with acks=all writes as fast as it can with
+// several requests in flight, restarts it on the same data directory, and
+// checks that every acknowledged record is in the log at the offset the
+// broker acknowledged, with intact bytes, and that the log is readable to its
+// end with contiguous offsets. The producer is not idempotent, so retries of
+// unacknowledged requests may leave extra copies; only acknowledged records
+// are counted.
+func TestCrashKeepsAcknowledgedRecords(t *testing.T) {
+	if testing.Short() {
+		t.Skip("crash test kills and restarts the broker several times; runs without -short")
+	}
+	const topic = "crash"
+	b := startBroker(t)
+	createTopic(t, b.Addr(), topic, 1, "segment.bytes", crashSegmentBytes)
+	seed := rand.Uint64()
+	t.Logf("seed %d", seed)
+	cl := newClient(t, b.Addr(), append(crashProducerOpts(topic),
+		kgo.DisableIdempotentWrite(),
+		kgo.MaxProduceRequestsInflightPerBroker(5))...)
+	run := crashRun{cycles: 5, ackedPerKill: 300, partitions: 1}
+	acks := run.run(t, b, cl, seed)
+	acked := map[uint64]int64{}
+	for seq, pos := range acks.pos {
+		acked[seq] = pos[1]
 	}
 
 	meta := newClient(t, b.Addr())
@@ -202,10 +233,58 @@ func TestCrashKeepsAcknowledgedRecords(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("%d records acknowledged over %d kills, all present; log holds %d records (%d extra copies from retries, %d unacknowledged records present)",
-		len(acked), cycles+1, len(values), st.extraCopies, st.unacked)
-	if len(acked) < (cycles+1)*ackedPerKill {
-		t.Fatalf("only %d records acknowledged; the test proves little", len(acked))
+		len(acked), run.cycles+1, len(values), st.extraCopies, st.unacked)
+}
+
+// TestCrashIdempotentProducerNoDuplicates is the crash test with franz-go's
+// idempotent producer on three partitions: the broker must rebuild producer
+// state after each SIGKILL, so retries across the crash are deduplicated and
+// every partition holds every record sent to it exactly once, in order.
+func TestCrashIdempotentProducerNoDuplicates(t *testing.T) {
+	if testing.Short() {
+		t.Skip("crash test kills and restarts the broker several times; runs without -short")
 	}
+	const (
+		topic      = "crash-idempotent"
+		partitions = 3
+	)
+	b := startBroker(t)
+	requireAPI(t, b.Addr(), kmsg.InitProducerID, "the idempotent producer")
+	createTopic(t, b.Addr(), topic, partitions, "segment.bytes", crashSegmentBytes)
+	seed := rand.Uint64()
+	t.Logf("seed %d", seed)
+	cl := newClient(t, b.Addr(), crashProducerOpts(topic)...)
+	run := crashRun{cycles: 5, ackedPerKill: 300, partitions: partitions}
+	acks := run.run(t, b, cl, seed)
+	if acks.failed > 0 {
+		t.Fatalf("%d records failed; an idempotent producer with unlimited retries must deliver all: %v", acks.failed, acks.errs)
+	}
+
+	recs := readAll(t, b.Addr(), topic, 60*time.Second)
+	start, end := endOffsets(t, newClient(t, b.Addr()), topic)
+	checkContiguous(t, recs, start, end)
+	total := 0
+	for p := range int32(partitions) {
+		want := uint64(p)
+		for _, r := range recs[p] {
+			seq, err := decodeNumbered(r.Value)
+			if err != nil {
+				t.Fatalf("partition %d offset %d: %v", p, r.Offset, err)
+			}
+			if seq != want {
+				t.Fatalf("partition %d offset %d holds record %d, want %d (every record exactly once, in order)", p, r.Offset, seq, want)
+			}
+			if pos := acks.pos[seq]; pos != [2]int64{int64(p), r.Offset} {
+				t.Fatalf("record %d at partition %d offset %d, acknowledged at %v", seq, p, r.Offset, pos)
+			}
+			want += partitions
+			total++
+		}
+	}
+	if total != len(acks.pos) {
+		t.Fatalf("log holds %d records, %d were acknowledged", total, len(acks.pos))
+	}
+	t.Logf("%d records over %d kills, each exactly once, in order", total, run.cycles+1)
 }
 
 // crashStats describes a log that passed checkCrashLog.

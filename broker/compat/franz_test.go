@@ -26,14 +26,22 @@ func newClient(t testing.TB, addr string, opts ...kgo.Opt) *kgo.Client {
 	return cl
 }
 
-// createTopic creates a topic with the given partition count and waits
-// until its metadata shows a leader for every partition.
-func createTopic(t testing.TB, addr, topic string, partitions int32) {
+// createTopic creates a topic with the given partition count and configs
+// (name, value pairs) and waits until its metadata shows a leader for every
+// partition.
+func createTopic(t testing.TB, addr, topic string, partitions int32, configs ...string) {
 	t.Helper()
 	adm := kadm.NewClient(newClient(t, addr))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	resp, err := adm.CreateTopic(ctx, partitions, 1, nil, topic)
+	var cfg map[string]*string
+	for i := 0; i+1 < len(configs); i += 2 {
+		if cfg == nil {
+			cfg = map[string]*string{}
+		}
+		cfg[configs[i]] = &configs[i+1]
+	}
+	resp, err := adm.CreateTopic(ctx, partitions, 1, cfg, topic)
 	if err != nil {
 		t.Fatalf("CreateTopic(%q, %d partitions): %v", topic, partitions, err)
 	}
