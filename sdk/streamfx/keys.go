@@ -33,7 +33,6 @@ const (
 	kindBool
 	kindDuration
 	kindFloat
-	kindList
 )
 
 func (k valueKind) String() string {
@@ -46,8 +45,6 @@ func (k valueKind) String() string {
 		return "duration"
 	case kindFloat:
 		return "number"
-	case kindList:
-		return "list"
 	default:
 		return "string"
 	}

@@ -115,30 +115,33 @@ func (st *loadState) setSource(key, source string) {
 // binder), found at source.
 func (st *loadState) set(source, key, value string) {
 	full := "millstream." + key
-	var err error
-	var kind valueKind
-	if rest, ok := strings.CutPrefix(key, "bindings."); ok {
-		i := strings.LastIndexByte(rest, '.')
-		name, prop := rest[:i], rest[i+1:]
-		spec, _ := propertySpec(prop)
-		kind = spec.kind
-		if st.out.Config.Bindings == nil {
-			st.out.Config.Bindings = make(map[string]stream.BindingProperties)
-		}
-		p := st.out.Config.Bindings[name]
-		err = p.Set(prop, value)
-		st.out.Config.Bindings[name] = p
-	} else {
-		spec, _ := topSpec(key)
-		kind = spec.kind
-		err = st.out.Config.Set(key, value)
-	}
-	if err != nil {
+	if err := st.out.Config.Set(key, value); err != nil {
 		st.errs = append(st.errs, &ConfigError{Source: source, Key: full,
-			Err: fmt.Errorf("%q is not valid; write %s (%w)", value, kind.example(), errors.Unwrap(err))})
+			Err: fmt.Errorf("%q is not valid; write %s (%w)", value, kindOf(key).example(), innermost(err))})
 		return
 	}
 	st.out.Sources[full] = source
+}
+
+// kindOf is the syntax of a key's value.
+func kindOf(key string) valueKind {
+	if rest, ok := strings.CutPrefix(key, "bindings."); ok {
+		spec, _ := propertySpec(rest[strings.LastIndexByte(rest, '.')+1:])
+		return spec.kind
+	}
+	spec, _ := topSpec(key)
+	return spec.kind
+}
+
+// innermost is the error at the end of err's chain, such as strconv's.
+func innermost(err error) error {
+	for {
+		next := errors.Unwrap(err)
+		if next == nil {
+			return err
+		}
+		err = next
+	}
 }
 
 // setBinder stores one value of a binder's settings.
