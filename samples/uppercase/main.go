@@ -1,0 +1,42 @@
+// Command uppercase is Millstream's first sample: the function uppercase
+// reads text from the destination words and writes it, upper-cased, to
+// upper-words.
+//
+// The same binary runs on every binder; only configuration changes:
+//
+//	uppercase                                   # Kafka on localhost:9092 (millstream.yaml)
+//	MILLSTREAM_BINDERS_KAFKA_BROKERS=host:9092 uppercase
+//	MILLSTREAM_BINDERS_KAFKA_BROKERS=embedded uppercase   # the bundled broker, in process
+//	MILLSTREAM_DEFAULT_BINDER=memory uppercase            # in memory
+//
+// It reads millstream.yaml from the working directory (MILLSTREAM_CONFIG
+// names another file).
+package main
+
+import (
+	"log/slog"
+	"os"
+
+	"go.uber.org/fx"
+
+	"github.com/millstream/millstream/binder/kafka"
+	"github.com/millstream/millstream/binder/memory"
+	"github.com/millstream/millstream/sdk/streamfx"
+)
+
+func main() {
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	fx.New(application(), streamfx.Logger(log)).Run()
+}
+
+// application is the fx application without its logger, for main and the
+// tests.
+func application(opts ...fx.Option) fx.Option {
+	return fx.Options(
+		streamfx.Module,
+		memory.Module,
+		kafka.Module,
+		streamfx.Function("uppercase", uppercase),
+		fx.Options(opts...),
+	)
+}
