@@ -86,15 +86,29 @@ type broker struct {
 	addr    string
 	logPath string
 
+	args   []string // extra command-line arguments
 	cmd    *exec.Cmd
 	cancel context.CancelFunc
 	exited chan struct{} // closed when cmd has been waited for
 	starts int
 }
 
+// brokerOpt changes how startBroker runs the broker.
+type brokerOpt func(*broker)
+
+// withArgs adds command-line arguments after the data directory and address.
+func withArgs(args ...string) brokerOpt {
+	return func(b *broker) { b.args = append(b.args, args...) }
+}
+
+// withAddr makes the broker listen on addr instead of a random port.
+func withAddr(addr string) brokerOpt {
+	return func(b *broker) { b.addr = addr }
+}
+
 // startBroker starts a broker on a random port with its data in a fresh
 // temporary directory and stops it when the test ends.
-func startBroker(t testing.TB) *broker {
+func startBroker(t testing.TB, opts ...brokerOpt) *broker {
 	t.Helper()
 	dir := t.TempDir()
 	b := &broker{
@@ -102,6 +116,9 @@ func startBroker(t testing.TB) *broker {
 		bin:     brokerBinary(t),
 		dataDir: filepath.Join(dir, "data"),
 		logPath: filepath.Join(dir, "broker.log"),
+	}
+	for _, o := range opts {
+		o(b)
 	}
 	t.Cleanup(func() {
 		if b.running() {
@@ -114,11 +131,17 @@ func startBroker(t testing.TB) *broker {
 	// A free port can be taken by someone else before the broker binds it;
 	// try a few.
 	var err error
+	fixed := b.addr != ""
 	for range 3 {
-		b.addr = freeAddr(t)
-		if err = b.start(); err == nil {
-			return b
+		if !fixed {
+			b.addr = freeAddr(t)
 		}
+		if err = b.start(); err == nil || fixed {
+			break
+		}
+	}
+	if err == nil {
+		return b
 	}
 	t.Fatalf("start broker: %v\nlog:\n%s", err, b.logTail(4096))
 	return nil
@@ -202,9 +225,10 @@ func (b *broker) start() error {
 		return err
 	}
 	b.starts++
-	fmt.Fprintf(logf, "=== start %d: %s broker --data-dir %s --kafka-addr %s\n", b.starts, b.bin, b.dataDir, b.addr)
+	fmt.Fprintf(logf, "=== start %d: %s broker --data-dir %s --kafka-addr %s %s\n", b.starts, b.bin, b.dataDir, b.addr, strings.Join(b.args, " "))
 	ctx, cancel := context.WithTimeout(context.Background(), brokerLifetime)
-	cmd := exec.CommandContext(ctx, b.bin, "broker", "--data-dir", b.dataDir, "--kafka-addr", b.addr)
+	args := append([]string{"broker", "--data-dir", b.dataDir, "--kafka-addr", b.addr}, b.args...)
+	cmd := exec.CommandContext(ctx, b.bin, args...)
 	cmd.Stdout = logf
 	cmd.Stderr = logf
 	// Never outlive the test binary.

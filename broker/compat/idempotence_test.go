@@ -1,8 +1,10 @@
 package compat_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
+	"fmt"
 	"math/rand/v2"
 	"net"
 	"sync"
@@ -129,6 +131,59 @@ func TestIdempotentProducerThroughCuttingProxy(t *testing.T) {
 		}
 		if want < records {
 			t.Fatalf("partition %d ends before record %d", p, want)
+		}
+	}
+}
+
+// TestKcatIdempotentProducerThroughCuttingProxy runs librdkafka's
+// idempotent producer (kcat -P with enable.idempotence=true) through the
+// connection-cutting proxy: the broker advertises the proxy's address, so
+// every connection kcat makes goes through it. kcat must deliver every line,
+// and the partition must hold each exactly once, in order.
+func TestKcatIdempotentProducerThroughCuttingProxy(t *testing.T) {
+	kcat := requireKcat(t)
+	const (
+		topic = "kcat-idempotent"
+		lines = 20000
+	)
+	seed := rand.Uint64()
+	t.Logf("seed %d", seed)
+	addr := freeAddr(t)
+	var lastCut time.Time
+	proxy := startCutProxy(t, addr, seed, func(rng *rand.Rand, key int16, _ int) cutKind {
+		if key != kmsg.Produce.Int16() || time.Since(lastCut) < 20*time.Millisecond || rng.IntN(5) != 0 {
+			return cutNone
+		}
+		lastCut = time.Now()
+		return cutKind(1 + rng.IntN(3))
+	})
+	b := startBroker(t, withAddr(addr), withArgs("--advertise-kafka-addr", proxy.Addr()))
+	requireAPI(t, b.Addr(), kmsg.InitProducerID, "the idempotent producer")
+	createTopic(t, b.Addr(), topic, 1)
+
+	var in bytes.Buffer
+	for i := range lines {
+		fmt.Fprintf(&in, "line-%06d\n", i)
+	}
+	_, err := runTool(t, 90*time.Second, in.Bytes(), kcat, "-b", proxy.Addr(), "-P", "-E", "-t", topic, "-p", "0",
+		"-X", "enable.idempotence=true",
+		"-X", "linger.ms=1", "-X", "batch.num.messages=100",
+		"-X", "retry.backoff.ms=10", "-X", "reconnect.backoff.ms=10", "-X", "reconnect.backoff.max.ms=100")
+	if err != nil {
+		t.Fatalf("kcat -P with enable.idempotence=true through the proxy: %v", err)
+	}
+	cuts := proxy.Cuts()
+	t.Logf("proxy saw %d requests and cut %v", proxy.reqs.Load(), cuts)
+	if cuts[cutMidRequest]+cuts[cutAfterRequest]+cuts[cutMidResponse] < 5 {
+		t.Fatalf("the proxy cut only %v connections; the test proves little", cuts)
+	}
+	got := readAll(t, b.Addr(), topic, 30*time.Second)
+	if len(got[0]) != lines {
+		t.Errorf("partition holds %d records, want %d", len(got[0]), lines)
+	}
+	for i, r := range got[0] {
+		if want := fmt.Sprintf("line-%06d", i); string(r.Value) != want || r.Offset != int64(i) {
+			t.Fatalf("offset %d: %q, want %q at offset %d (every line exactly once, in order)", r.Offset, r.Value, want, i)
 		}
 	}
 }
