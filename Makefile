@@ -25,8 +25,23 @@ build: ## build static binaries into bin/ (millstream, starter)
 	done
 
 .PHONY: run
-run: build ## start the broker on its defaults (127.0.0.1:9092, data in ./data)
-	$(BIN)/millstream broker --data-dir $(RUN_DATA)
+run: build ## start the broker (127.0.0.1:9092, data in ./data) and the uppercase sample
+	@CGO_ENABLED=0 $(GO) build $(GOFLAGS_BUILD) -o $(BIN)/uppercase ./samples/uppercase
+	@setsid $(BIN)/millstream broker --data-dir $(RUN_DATA) & broker=$$!; app=; \
+	trap 'kill $$app 2>/dev/null; wait $$app; kill $$broker 2>/dev/null; wait' EXIT; trap 'exit 130' INT TERM; \
+	until $(BIN)/millstream topics list --timeout 1s >/dev/null 2>&1; do \
+		kill -0 $$broker 2>/dev/null || exit 1; sleep 0.2; \
+	done; \
+	MILLSTREAM_CONFIG=samples/uppercase/millstream.yaml $(BIN)/uppercase & app=$$!; \
+	until $(BIN)/millstream groups list --timeout 1s 2>/dev/null | grep -Eq '^uppercase +Stable'; do \
+		kill -0 $$app 2>/dev/null || exit 1; sleep 0.2; \
+	done; \
+	printf '\n%s\n  %s\n  %s\n%s\n\n' \
+		"The broker and the uppercase sample are running. In another terminal:" \
+		"echo hello | $(BIN)/millstream produce words" \
+		"$(BIN)/millstream consume upper-words --from-beginning" \
+		"Ctrl-C stops both."; \
+	wait $$broker
 
 .PHONY: tools
 tools: ## install the test tools (kcat, kafka-python, rabbitmq, mkdocs) when missing

@@ -18,6 +18,7 @@ import (
 	"os"
 
 	"go.uber.org/fx"
+	"go.uber.org/fx/fxevent"
 
 	"github.com/millstream/millstream/binder/kafka"
 	"github.com/millstream/millstream/binder/memory"
@@ -26,7 +27,11 @@ import (
 
 func main() {
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	fx.New(application(), streamfx.Logger(log)).Run()
+	// fx's own start-up events at debug level, so only the application's
+	// messages and errors show.
+	fxlog := &fxevent.SlogLogger{Logger: log}
+	fxlog.UseLogLevel(slog.LevelDebug)
+	fx.New(application(), fx.Supply(log), fx.WithLogger(func() fxevent.Logger { return fxlog })).Run()
 }
 
 // application is the fx application without its logger, for main and the
