@@ -78,8 +78,16 @@ docs: ## build the documentation site with mkdocs --strict
 	mkdocs build --strict --site-dir $(BIN)/site
 
 .PHONY: images
-images: ## Docker images FROM scratch holding the static binaries
+images: ## Docker images FROM scratch, one per compose/*.Dockerfile
 	@scripts/build-images
+
+.PHONY: compose-up
+compose-up: images ## build the images, start the dev stack, wait until healthy
+	@compose/stack up
+
+.PHONY: compose-down
+compose-down: ## stop the dev stack (VOLUMES=1: delete its data too)
+	@compose/stack down $(if $(VOLUMES),-v)
 
 .PHONY: clean
 clean: ## remove build output and the data of `make run`
