@@ -14,6 +14,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // runPyFeature runs one scenario of testdata/kafka_python_features.py and
@@ -239,4 +240,74 @@ func TestListOffsetsByTimeInCompressedBatch(t *testing.T) {
 	if want := fmt.Sprintf("51 %d\n", base.UnixMilli()+51_000); string(out) != want {
 		t.Fatalf("kcat -o s@%d on a zstd batch = %q, want %q", ts, out, want)
 	}
+}
+
+// TestKafkaPythonAdmin runs KafkaAdminClient's calls against the broker:
+// topic configs described and altered, broker configs, create_partitions,
+// consumer groups listed, described, their offsets and deletion, and
+// delete_topics. Each step reports its own result or exception.
+func TestKafkaPythonAdmin(t *testing.T) {
+	requireKafkaPython(t)
+	b := startBroker(t)
+	requireAPI(t, b.Addr(), kmsg.DescribeConfigs, "topic configs")
+	const topic = "python-admin"
+	var res map[string]json.RawMessage
+	runPyFeature(t, &res, "admin", b.Addr(), topic)
+	type config struct {
+		ErrorCode int     `json:"error_code"`
+		Value     *string `json:"value"`
+		Entries   int     `json:"entries"`
+	}
+	step := func(name string, into any) bool {
+		t.Helper()
+		raw, ok := res[name]
+		if !ok {
+			t.Errorf("step %s: no result", name)
+			return false
+		}
+		var exc struct {
+			Exception string `json:"exception"`
+		}
+		if json.Unmarshal(raw, &exc) == nil && exc.Exception != "" {
+			t.Errorf("step %s raised %s", name, exc.Exception)
+			return false
+		}
+		if err := json.Unmarshal(raw, into); err != nil {
+			t.Errorf("step %s: %v in %s", name, err, raw)
+			return false
+		}
+		return true
+	}
+	same := func(name, want string) {
+		t.Helper()
+		var got any
+		if step(name, &got) {
+			if g, _ := json.Marshal(got); string(g) != want {
+				t.Errorf("%s = %s, want %s", name, g, want)
+			}
+		}
+	}
+	same("create", `[["python-admin",0]]`)
+	var cfg config
+	if step("config", &cfg) && (cfg.ErrorCode != 0 || cfg.Value == nil || *cfg.Value != "3600000") {
+		t.Errorf("describe_configs retention.ms = %+v, want 3600000 as created", cfg)
+	}
+	same("alter", `[[0]]`)
+	cfg = config{}
+	if step("config_after_alter", &cfg) && (cfg.ErrorCode != 0 || cfg.Value == nil || *cfg.Value != "7200000") {
+		t.Errorf("describe_configs retention.ms after alter_configs = %+v, want 7200000", cfg)
+	}
+	var bc config
+	if step("broker_config", &bc) && (bc.ErrorCode != 0 || bc.Entries == 0) {
+		t.Errorf("describe_configs of the broker = %+v, want entries and no error", bc)
+	}
+	same("create_partitions", `[["python-admin",0]]`)
+	same("partitions", `[0,1,2,3]`)
+	same("group", `{"described":{"members":["admin-member"],"protocol_type":"consumer","state":"Stable"},"read":8}`)
+	same("groups", `[["python-admin-group","consumer"]]`)
+	same("group_offsets", `{"0":2,"1":2,"2":2,"3":2}`)
+	same("delete_group", `[["python-admin-group","NoError"]]`)
+	same("groups_after_delete", `[]`)
+	same("delete_topic", `[["python-admin",0]]`)
+	same("topics_after_delete", `false`)
 }

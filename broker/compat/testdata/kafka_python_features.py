@@ -11,6 +11,9 @@ Scenarios (each prints one JSON object on stdout):
   smallfetch     read TOPIC partition 0 with 1 KiB fetch limits
   sizes          produce a 900 KiB and a 2 MiB value (the broker's default
                  max.message.bytes is 1 MiB) and report what happened
+  admin          the KafkaAdminClient calls: topic configs (describe, alter),
+                 broker configs, create_partitions, consumer group listing,
+                 description, offsets and deletion, delete_topics
 """
 
 import hashlib
@@ -19,7 +22,7 @@ import sys
 import time
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
-from kafka.admin import NewTopic
+from kafka.admin import ConfigResource, ConfigResourceType, NewPartitions, NewTopic
 
 
 def consume_all(bootstrap, topic, count, **kw):
@@ -91,6 +94,85 @@ def sizes(bootstrap, topic):
     return out
 
 
+def step(out, name, fn):
+    """Runs one admin step; a failure is recorded, not raised, so the
+    steps after it still run."""
+    try:
+        out[name] = fn()
+    except Exception as e:  # the error is the result
+        out[name] = {"exception": "%s: %s" % (type(e).__name__, e)}
+
+
+def topic_config(admin, topic, name):
+    resp = admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, topic)])
+    for r in resp:
+        for (code, msg, _rtype, rname, entries) in r.resources:
+            if rname == topic:
+                vals = [e[1] for e in entries if e[0] == name]
+                return {"error_code": code, "value": vals[0] if vals else None,
+                        "entries": len(entries)}
+    return {"error": "topic not in the response"}
+
+
+def admin_calls(bootstrap, topic):
+    out = {}
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=20000)
+    step(out, "create", lambda: [list(e[:2]) for e in admin.create_topics(
+        [NewTopic(name=topic, num_partitions=2, replication_factor=1,
+                  topic_configs={"retention.ms": "3600000"})]).topic_errors])
+    step(out, "config", lambda: topic_config(admin, topic, "retention.ms"))
+    step(out, "alter", lambda: [list(r[:1]) for r in admin.alter_configs(
+        [ConfigResource(ConfigResourceType.TOPIC, topic,
+                        configs={"retention.ms": "7200000"})]).resources])
+    step(out, "config_after_alter", lambda: topic_config(admin, topic, "retention.ms"))
+
+    def broker_configs():
+        node = admin.describe_cluster()["brokers"][0]["node_id"]
+        resp = admin.describe_configs([ConfigResource(ConfigResourceType.BROKER, str(node))])
+        res = resp[0].resources[0]
+        return {"error_code": res[0], "entries": len(res[4])}
+    step(out, "broker_config", broker_configs)
+
+    step(out, "create_partitions", lambda: [list(e[:2]) for e in admin.create_partitions(
+        {topic: NewPartitions(total_count=4)}).topic_errors])
+    step(out, "partitions", lambda: sorted(
+        p["partition"] for p in admin.describe_topics([topic])[0]["partitions"]))
+
+    group = topic + "-group"
+
+    def consume_commit():
+        producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all")
+        for i in range(8):
+            producer.send(topic, value=b"g%d" % i, partition=i % 4)
+        producer.flush()
+        producer.close()
+        consumer = KafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=group,
+                                 client_id="admin-member", enable_auto_commit=False,
+                                 auto_offset_reset="earliest", metadata_max_age_ms=1000)
+        n = 0
+        deadline = time.time() + 30
+        while n < 8 and time.time() < deadline:
+            n += sum(len(m) for m in consumer.poll(timeout_ms=500).values())
+        consumer.commit()
+        desc = admin.describe_consumer_groups([group])[0]
+        described = {"state": desc.state, "protocol_type": desc.protocol_type,
+                     "members": [m.client_id for m in desc.members]}
+        consumer.close()
+        return {"read": n, "described": described}
+    step(out, "group", consume_commit)
+    step(out, "groups", lambda: sorted(list(g) for g in admin.list_consumer_groups()))
+    step(out, "group_offsets", lambda: {str(tp.partition): om.offset for tp, om in
+                                        admin.list_consumer_group_offsets(group).items()
+                                        if tp.topic == topic})
+    step(out, "delete_group", lambda: [[g, e.__name__ if isinstance(e, type) else type(e).__name__]
+                                       for g, e in admin.delete_consumer_groups([group])])
+    step(out, "groups_after_delete", lambda: sorted(g[0] for g in admin.list_consumer_groups()))
+    step(out, "delete_topic", lambda: [list(e) for e in admin.delete_topics([topic]).topic_error_codes])
+    step(out, "topics_after_delete", lambda: topic in admin.list_topics())
+    admin.close()
+    return out
+
+
 def main():
     scenario, bootstrap, topic = sys.argv[1:4]
     if scenario == "logappendtime":
@@ -101,6 +183,8 @@ def main():
         result = smallfetch(bootstrap, topic, int(sys.argv[4]))
     elif scenario == "sizes":
         result = sizes(bootstrap, topic)
+    elif scenario == "admin":
+        result = admin_calls(bootstrap, topic)
     else:
         sys.exit("unknown scenario " + scenario)
     json.dump(result, sys.stdout)
