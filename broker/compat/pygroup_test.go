@@ -31,6 +31,7 @@ type pyMember struct {
 	assigned  []int32
 	reads     []memberRead
 	committed map[int32]int64 // partition -> next offset, as last reported
+	commitErr []string        // failed commits, as reported
 	bad       error           // an unparsable line
 	killed    bool            // by the test, so exiting is expected
 	stderr    bytes.Buffer
@@ -51,6 +52,7 @@ type pyEvent struct {
 	Offset     int64            `json:"offset"`
 	Value      string           `json:"value"`
 	Offsets    map[string]int64 `json:"offsets"`
+	Error      string           `json:"error"`
 }
 
 // startPyMember starts a group member; the test kills it at the end.
@@ -113,6 +115,8 @@ func (m *pyMember) handle(line []byte) {
 			n, _ := strconv.Atoi(p)
 			m.committed[int32(n)] = o
 		}
+	case "commit_failed":
+		m.commitErr = append(m.commitErr, ev.Error)
 	default:
 		m.bad = fmt.Errorf("%s printed unknown event %q", m.name, ev.Event)
 	}
@@ -317,4 +321,77 @@ func TestKafkaPythonConsumerGroup(t *testing.T) {
 		t.Errorf("partition %d offset %d read %d times (%v); member-b had committed up to %d", pos[0], pos[1], len(rs), rs, bCommitted[int32(pos[0])])
 	}
 	t.Logf("%d records, each read once, except %d that member-b read after its last commit before it was killed", len(prod.written), excused)
+}
+
+// TestKafkaPythonGroupSurvivesBrokerKill kills the broker with SIGKILL
+// while two kafka-python members consume and commit. After the restart the
+// members rejoin, every record is read, and a record is read twice only at
+// or after the partition's last commit made before the kill.
+func TestKafkaPythonGroupSurvivesBrokerKill(t *testing.T) {
+	if testing.Short() {
+		t.Skip("members rejoin after the broker restarts; runs without -short")
+	}
+	requireKafkaPython(t)
+	b := startBroker(t)
+	requireAPI(t, b.Addr(), kmsg.JoinGroup, "consumer groups")
+	const (
+		topic      = "python-group-kill"
+		group      = "python-group-kill"
+		partitions = 4
+		session    = 6 * time.Second
+	)
+	createTopic(t, b.Addr(), topic, partitions)
+	prod := &groupProducer{
+		cl: newClient(t, b.Addr(), kgo.DefaultProduceTopic(topic), kgo.RecordPartitioner(kgo.ManualPartitioner()),
+			kgo.ProducerBatchCompression(kgo.GzipCompression())),
+		partitions: partitions,
+		written:    map[[2]int64]string{},
+	}
+	prod.produce(t, 200)
+	a := startPyMember(t, b.Addr(), topic, group, "member-a", session)
+	c := startPyMember(t, b.Addr(), topic, group, "member-c", session)
+	eventually(t, 60*time.Second, "two members split four partitions", func() error { return balanced(partitions, a, c) })
+	eventually(t, 30*time.Second, "two members read everything", func() error { return prod.allRead(a, c) })
+
+	prod.produce(t, 100)
+	b.Kill()
+	committed := map[int32]int64{}
+	for _, m := range []*pyMember{a, c} {
+		m.mu.Lock()
+		for p, o := range m.committed {
+			committed[p] = max(committed[p], o)
+		}
+		m.mu.Unlock()
+	}
+	b.Restart()
+	prod.produce(t, 200)
+	eventually(t, 90*time.Second, "the members rejoin and read everything", func() error {
+		if err := balanced(partitions, a, c); err != nil {
+			return err
+		}
+		return prod.allRead(a, c)
+	})
+
+	byPos := map[[2]int64]int{}
+	for _, m := range []*pyMember{a, c} {
+		m.mu.Lock()
+		for _, r := range m.reads {
+			byPos[[2]int64{int64(r.partition), r.offset}]++
+		}
+		if len(m.commitErr) > 0 {
+			t.Logf("%s: %d failed commits, first: %s", m.name, len(m.commitErr), m.commitErr[0])
+		}
+		m.mu.Unlock()
+	}
+	again := 0
+	for pos, n := range byPos {
+		if n < 2 {
+			continue
+		}
+		if pos[1] < committed[int32(pos[0])] {
+			t.Errorf("partition %d offset %d read %d times, though offset %d was committed before the kill", pos[0], pos[1], n, committed[int32(pos[0])])
+		}
+		again++
+	}
+	t.Logf("%d records; %d read again after the kill (at or past the last commit); commits at the kill: %v", len(prod.written), again, committed)
 }

@@ -11,6 +11,7 @@ one JSON object per line on stdout:
   {"event": "revoked", "partitions": [0, 2]}
   {"event": "record", "partition": 0, "offset": 5, "value": "..."}
   {"event": "committed", "offsets": {"0": 6}}
+  {"event": "commit_failed", "error": "..."}   (kept pending, retried)
 
 and runs until it is killed or SIGTERM asks it to leave the group.
 """
@@ -52,7 +53,11 @@ def main():
     def commit():
         if not pending:
             return
-        consumer.commit()
+        try:
+            consumer.commit()
+        except Exception as e:  # e.g. the coordinator went away: retried later
+            out({"event": "commit_failed", "error": "%s: %s" % (type(e).__name__, e)})
+            return
         out({"event": "committed", "offsets": {str(p): o for p, o in pending.items()}})
         pending.clear()
 
