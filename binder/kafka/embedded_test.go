@@ -3,6 +3,7 @@ package kafka_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
 
@@ -109,5 +110,50 @@ func TestParseConfig(t *testing.T) {
 		if _, err := kafka.ParseConfig(bad); err == nil {
 			t.Errorf("ParseConfig(%v) = nil error", bad)
 		}
+	}
+}
+
+func TestBinderLag(t *testing.T) {
+	brokers := testBrokers(t)
+	ctx := context.Background()
+	b, err := kafka.New(ctx, kafka.Config{Connection: kafka.Connection{Brokers: brokers}, AutoCreateTopics: true, CloseTimeout: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	topic := newTopic(t)
+	pub, err := b.Publisher(ctx, stream.Publication{Destination: topic, Properties: stream.BindingProperties{}.WithDefaults(topic)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 5 {
+		if err := pub.Publish(topic, message.NewMessage(string(rune('a'+i)), nil)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sub, err := b.Subscriber(ctx, stream.Subscription{Destination: topic, Group: "lagging", StartOffset: stream.Earliest,
+		Properties: stream.BindingProperties{Group: "lagging"}.WithDefaults(topic)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	msgs, err := sub.Subscribe(ctx, topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	receive(t, msgs).Ack()
+	receive(t, msgs) // the second is delivered, not acked: 4 records after the last ack
+	var lag []kafka.BindingLag
+	for deadline := time.Now().Add(waitFor); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if lag = b.Lag(); len(lag) == 1 && lag[0].Total == 4 {
+			break
+		}
+	}
+	if len(lag) != 1 || lag[0].Destination != topic || lag[0].Group != "lagging" || lag[0].Total != 4 {
+		t.Errorf("Lag() = %+v, want %s/lagging with 4", lag, topic)
+	}
+	d := b.HealthDetails(ctx)
+	if _, ok := d["lag"].(map[string]any)[topic+"/lagging"]; !ok || d["error"] != nil {
+		t.Errorf("HealthDetails = %v", d)
 	}
 }

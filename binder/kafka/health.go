@@ -63,3 +63,24 @@ func (b *Binder) Lag() []BindingLag {
 	})
 	return out
 }
+
+// HealthDetails is what an actuator can show beside the binder's status:
+// its brokers, whether one answers, and the consumer lag of every
+// subscription ("<destination>/<group>" to the total lag, and per
+// partition).
+func (b *Binder) HealthDetails(ctx context.Context) map[string]any {
+	d := map[string]any{"brokers": b.Brokers(), "embedded": b.embedded != nil}
+	if err := b.Health(ctx); err != nil {
+		d["error"] = err.Error()
+	}
+	lag := map[string]any{}
+	for _, l := range b.Lag() {
+		name := l.Destination + "/" + l.Group
+		if l.Group == "" {
+			name = l.Destination + "/(anonymous)"
+		}
+		lag[name] = map[string]any{"total": l.Total, "partitions": l.Partitions}
+	}
+	d["lag"] = lag
+	return d
+}

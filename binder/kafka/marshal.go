@@ -48,7 +48,8 @@ type Unmarshaler interface {
 // (see [Partitioner]); the UUID goes in [UUIDHeader] unless it equals the
 // ce_id header.
 //
-// Receiving: headers become metadata (of repeated headers the last wins);
+// Receiving: headers become metadata (of repeated headers the last wins;
+// headers with the private prefix are dropped);
 // the record key goes in KeyMetadata; partition, offset and topic go in
 // [cloudevent.MetadataPartition], [MetadataOffset] and [MetadataTopic]; the
 // UUID comes from [UUIDHeader], else ce_id, else a new one is made up.
@@ -101,11 +102,15 @@ func (m DefaultMarshaler) Unmarshal(rec *kgo.Record) (*message.Message, error) {
 	md := make(message.Metadata, len(rec.Headers)+4)
 	var id string
 	for _, h := range rec.Headers {
-		if h.Key == UUIDHeader {
+		switch {
+		case h.Key == UUIDHeader:
 			id = string(h.Value)
-			continue
+		case cloudevent.IsPrivate(h.Key):
+			// Private keys are instructions between the SDK and the
+			// binder; a header from the wire must not forge one.
+		default:
+			md[h.Key] = string(h.Value)
 		}
-		md[h.Key] = string(h.Value)
 	}
 	if id == "" {
 		id = md[ceIDHeader]

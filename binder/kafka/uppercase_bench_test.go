@@ -3,6 +3,7 @@ package kafka_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"strings"
 	"sync"
@@ -17,13 +18,10 @@ import (
 	"github.com/millstream/millstream/sdk/stream"
 )
 
-const (
-	benchPayloadSize = 256
-	benchPartitions  = 4
-)
+const benchPayloadSize = 256
 
 // fillWords writes n CloudEvents with random lower-case text, as another
-// Millstream application sends them, to a new topic.
+// Millstream application sends them, to topic.
 func fillWords(b *testing.B, brokers []string, topic string, n int) {
 	b.Helper()
 	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ProducerLinger(5*time.Millisecond))
@@ -31,13 +29,10 @@ func fillWords(b *testing.B, brokers []string, topic string, n int) {
 		b.Fatal(err)
 	}
 	defer cl.Close()
-	if _, err := kadm.NewClient(cl).CreateTopic(context.Background(), benchPartitions, -1, nil, topic); err != nil {
-		b.Fatal(err)
-	}
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var perr error
-	for i := range n {
+	for range n {
 		v := make([]byte, benchPayloadSize)
 		for j := range v {
 			v[j] = 'a' + byte(rand.IntN(26))
@@ -48,7 +43,6 @@ func fillWords(b *testing.B, brokers []string, topic string, n int) {
 			{Key: "ce_source", Value: []byte("bench")}, {Key: "ce_type", Value: []byte("millstream.string")},
 			{Key: "content-type", Value: []byte("text/plain")},
 		}}
-		_ = i
 		wg.Add(1)
 		cl.Produce(context.Background(), rec, func(_ *kgo.Record, err error) {
 			if err != nil {
@@ -101,27 +95,39 @@ func watchOutput(b *testing.B, adm *kadm.Client, topic string, n int64, first *f
 // function on the SDK path (kafka binder, CloudEvents, one sync publish per
 // message, commit after ack) with a bare franz-go consume-transform-produce
 // loop (poll, produce the batch, flush, commit). Each loop handles b.N
-// messages of its own topic; the rate is taken from the first output record
-// to the last, so group joins are not counted. Reported: sdk-msgs/s,
+// messages of its own topic, written before it runs (the SDK binding is
+// started and paused first, so that its members join an empty topic and no
+// rebalance happens while they work); the rate is taken from the loop's
+// first transform to the last output record, so joins are not counted. It runs with 4 and 16 partitions (the SDK path runs one
+// group member per partition). Reported: sdk-msgs/s,
 // bare-msgs/s and sdk/bare-% (goal: 70 or more).
 func BenchmarkUppercase(b *testing.B) {
 	brokers := testBrokers(b)
+	for _, partitions := range []int32{4, 16} {
+		b.Run(fmt.Sprintf("partitions=%d", partitions), func(b *testing.B) { benchUppercase(b, brokers, partitions) })
+	}
+}
+
+func benchUppercase(b *testing.B, brokers []string, partitions int32) {
 	adm := admin(b, brokers)
 	b.SetBytes(benchPayloadSize)
 	b.StopTimer()
 
 	// SDK path.
 	inSDK, outSDK := "words-"+watermill.NewShortUUID(), "upper-"+watermill.NewShortUUID()
-	fillStart := time.Now()
-	fillWords(b, brokers, inSDK, b.N)
-	b.Logf("fill took %s", time.Since(fillStart))
+	inBare, outBare := "words-"+watermill.NewShortUUID(), "upper-"+watermill.NewShortUUID()
+	for _, topic := range []string{inSDK, outSDK, inBare, outBare} {
+		if _, err := adm.CreateTopic(context.Background(), partitions, -1, nil, topic); err != nil {
+			b.Fatal(err)
+		}
+	}
 	binder, err := kafka.New(context.Background(), kafka.Config{Connection: kafka.Connection{Brokers: brokers}, AutoCreateTopics: true})
 	if err != nil {
 		b.Fatal(err)
 	}
 	app := stream.New(stream.Config{Application: "bench", Bindings: map[string]stream.BindingProperties{
-		"uppercase-in-0":  {Destination: inSDK, Group: "sdk", Concurrency: benchPartitions},
-		"uppercase-out-0": {Destination: outSDK, PartitionCount: benchPartitions},
+		"uppercase-in-0":  {Destination: inSDK, Group: "sdk", Concurrency: int(partitions)},
+		"uppercase-out-0": {Destination: outSDK, PartitionCount: int(partitions)},
 	}}, stream.WithBinder("kafka", binder))
 	var sdkFirst, bareFirst firstCall
 	if err := app.Register(stream.Function("uppercase", func(_ context.Context, in string) (string, error) {
@@ -130,33 +136,36 @@ func BenchmarkUppercase(b *testing.B) {
 	})); err != nil {
 		b.Fatal(err)
 	}
-	b.StartTimer()
-	startAt := time.Now()
-	if err := app.Start(context.Background()); err != nil {
+	// Join every member on the empty topic, hold the binding, write the
+	// backlog, let go: no rebalance happens while the backlog is processed.
+	ctx := context.Background()
+	if err := app.Start(ctx); err != nil {
 		b.Fatal(err)
 	}
-	b.Logf("app.Start took %s", time.Since(startAt))
+	if err := app.SetState(ctx, "uppercase-in-0", stream.StatePaused); err != nil {
+		b.Fatal(err)
+	}
+	fillWords(b, brokers, inSDK, b.N)
+	b.StartTimer()
+	if err := app.SetState(ctx, "uppercase-in-0", stream.StateResumed); err != nil {
+		b.Fatal(err)
+	}
 	sdk := watchOutput(b, adm, outSDK, int64(b.N), &sdkFirst)
 	b.StopTimer()
-	stopStart := time.Now()
 	if err := app.Stop(context.Background()); err != nil {
 		b.Error(err)
 	}
-	b.Logf("app.Stop took %s", time.Since(stopStart))
 
 	// Bare franz-go.
-	inBare, outBare := "words-"+watermill.NewShortUUID(), "upper-"+watermill.NewShortUUID()
+	// One member, so no rebalance: the backlog is written first.
 	fillWords(b, brokers, inBare, b.N)
-	if _, err := adm.CreateTopic(context.Background(), benchPartitions, -1, nil, outBare); err != nil {
-		b.Fatal(err)
-	}
 	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ConsumerGroup("bare-"+inBare), kgo.ConsumeTopics(inBare),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.DisableAutoCommit())
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer cl.Close()
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(ctx)
 	loopDone := make(chan struct{})
 	go func() {
 		defer close(loopDone)
