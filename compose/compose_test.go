@@ -30,7 +30,9 @@ type stack struct {
 func (s *stack) run(ctx context.Context, args ...string) {
 	s.t.Helper()
 	start := time.Now()
-	defer func() { s.t.Logf("compose/stack %s: %v", strings.Join(args, " "), time.Since(start).Round(time.Millisecond)) }()
+	defer func() {
+		s.t.Logf("compose/stack %s: %v", strings.Join(args, " "), time.Since(start).Round(time.Millisecond))
+	}()
 	cmd := exec.CommandContext(ctx, "./stack", args...)
 	cmd.Env = s.env
 	var out bytes.Buffer
