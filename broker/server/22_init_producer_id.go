@@ -44,7 +44,7 @@ func (s *Server) appendChecked(p *partition, b []byte) (storage.AppendResult, er
 	defer mu.Unlock()
 	st, err := s.coord.producers.Partition(p.topic, p.index, p.log)
 	if err != nil {
-		return storage.AppendResult{}, &codedError{kerr.KafkaStorageError, err.Error()}
+		return storage.AppendResult{}, storageErr(err)
 	}
 	h, err := record.ParseHeader(b)
 	if err != nil {
@@ -90,4 +90,19 @@ func (s *Server) partitionAppendLock(l *storage.Log) *sync.Mutex {
 		s.coord.appendLocks[l] = mu
 	}
 	return mu
+}
+
+// deletePartition deletes p's log and forgets its producer state and append
+// lock. It holds the append lock meanwhile, so no produce is between its
+// idempotence check and its append when the state goes.
+func (s *Server) deletePartition(p *partition) error {
+	mu := s.partitionAppendLock(p.log)
+	mu.Lock()
+	defer mu.Unlock()
+	err := p.delete()
+	s.coord.producers.Remove(p.topic, p.index)
+	s.coord.appendMu.Lock()
+	delete(s.coord.appendLocks, p.log)
+	s.coord.appendMu.Unlock()
+	return err
 }

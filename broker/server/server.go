@@ -167,6 +167,9 @@ func (s *Server) HTTPAddr() string {
 type Stats struct {
 	Connections int   // open client connections
 	Waiting     int64 // requests parked on a long-poll or an fsync
+	// ProducerStates is how many partitions have idempotent-producer
+	// state (loaded, or kept as a snapshot).
+	ProducerStates int
 }
 
 // Stats returns the server's current counters.
@@ -174,7 +177,11 @@ func (s *Server) Stats() Stats {
 	s.connsMu.Lock()
 	n := len(s.conns)
 	s.connsMu.Unlock()
-	return Stats{Connections: n, Waiting: s.waiting.Load()}
+	st := Stats{Connections: n, Waiting: s.waiting.Load()}
+	if s.coord.producers != nil {
+		st.ProducerStates = s.coord.producers.Partitions()
+	}
+	return st
 }
 
 // Registry returns the topic registry.

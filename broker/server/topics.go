@@ -119,11 +119,14 @@ func (s *Server) deleteTopic(name string) (metadata.Topic, error) {
 	var errs []error
 	if ts != nil {
 		for _, p := range ts.parts {
-			if err := p.delete(); err != nil {
+			if err := s.deletePartition(p); err != nil {
 				errs = append(errs, err)
 			}
 		}
 	}
+	// As in Kafka, a deleted topic's committed offsets go with it, so a
+	// topic created again under the name is not read from stale positions.
+	s.coord.groups.TopicDeleted(name)
 	s.log.Info("topic deleted", "topic", name)
 	if err := errors.Join(errs...); err != nil {
 		return t, fmt.Errorf("server: delete logs of topic %q: %w", name, err)

@@ -282,6 +282,20 @@ func scanHeaders(l *storage.Log, from int64, fn func(record.Header)) (int, error
 	}
 }
 
+// Partitions returns how many partitions have producer state, loaded or
+// kept as a snapshot.
+func (p *Producers) Partitions() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := len(p.saved)
+	for k := range p.parts {
+		if _, ok := p.saved[k]; !ok {
+			n++
+		}
+	}
+	return n
+}
+
 // Remove forgets a partition (its topic was deleted).
 func (p *Producers) Remove(topic string, partition int32) {
 	k := partitionKey{topic, partition}
