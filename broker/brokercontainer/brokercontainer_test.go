@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"net"
 	"slices"
 	"strings"
 	"testing"
@@ -242,5 +243,41 @@ func TestOptionErrors(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("Run error %v, want one mentioning %q", err, tc.want)
 		}
+	}
+}
+
+func TestWithHostPort(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a container")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	want := fmt.Sprintf("127.0.0.1:%d", port)
+
+	// A port another process holds: Run fails and says why, without trying
+	// another port (the caller asked for this one).
+	ctr, err := brokercontainer.Run(ctx, brokercontainer.DefaultImage,
+		brokercontainer.WithBuildFromRepo("../.."),
+		brokercontainer.WithHostPort(port),
+		testcontainers.WithLogger(tclog.TestLogger(t)),
+	)
+	testcontainers.CleanupContainer(t, ctr)
+	if err == nil || !strings.Contains(err.Error(), "already") {
+		t.Fatalf("Run on the taken port %d: error %v, want one saying the address is in use", port, err)
+	}
+	l.Close()
+
+	free := run(t, ctx, brokercontainer.WithHostPort(port))
+	if got := seeds(t, ctx, free); got[0] != want {
+		t.Fatalf("Brokers() = %v, want [%s]", got, want)
+	}
+	recs := produce(t, ctx, []string{want}, "fixed", 2)
+	if got := consume(t, ctx, []string{want}, "fixed", 2); !slices.Equal(got, recs) {
+		t.Fatalf("read %v, want %v", got, recs)
 	}
 }
