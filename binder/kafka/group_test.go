@@ -9,6 +9,7 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message"
 
 	"github.com/millstream/millstream/binder/kafka"
+	"github.com/millstream/millstream/sdk/cloudevent"
 )
 
 func publishN(t *testing.T, pub message.Publisher, topic string, from, to int) {
@@ -173,4 +174,47 @@ func TestGroupRebalanceLosesNothing(t *testing.T) {
 	if lag := b.Lag(); len(lag[topic]) == 0 {
 		t.Errorf("second member holds no partition after the rebalance: lag %v", lag)
 	}
+}
+
+// TestAssignedPartitionsCommitToGroup: a subscriber restricted to some
+// partitions (the SDK's partitioned instances) reads only those, and its
+// offsets go to the group, so the next one resumes after them.
+func TestAssignedPartitionsCommitToGroup(t *testing.T) {
+	brokers := testBrokers(t)
+	topic := newTopic(t)
+	pub := publisher(t, brokers, func(c *kafka.PublisherConfig) { c.Provision.Topic.Partitions = 2 })
+	for i := range 6 {
+		m := message.NewMessage(strconv.Itoa(i), nil)
+		m.Metadata.Set(cloudevent.MetadataPartition, strconv.Itoa(i%2))
+		if err := pub.Publish(topic, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	only1 := func(c *kafka.SubscriberConfig) { c.Group = "g-" + topic; c.Partitions = []int32{1} }
+	sub := subscriber(t, brokers, only1)
+	msgs, err := sub.Subscribe(context.Background(), topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"1", "3"} {
+		m := receive(t, msgs)
+		if m.UUID != want {
+			t.Fatalf("got %s, want %s (partition 1 only)", m.UUID, want)
+		}
+		m.Ack()
+	}
+	if err := sub.Close(); err != nil {
+		t.Fatal(err)
+	}
+	sub2 := subscriber(t, brokers, only1)
+	msgs2, err := sub2.Subscribe(context.Background(), topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := receive(t, msgs2)
+	m.Ack()
+	if m.UUID != "5" {
+		t.Fatalf("after restart got %s, want 5 (offsets committed to the group)", m.UUID)
+	}
+	receiveNone(t, msgs2, 200*time.Millisecond)
 }
