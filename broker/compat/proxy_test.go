@@ -181,6 +181,9 @@ func (p *cutProxy) pumpRequests(client, server net.Conn, cutResponse chan<- int)
 			return
 		case cutAfterRequest:
 			p.cuts[kind].Add(1)
+			// Hang up on the client first, so the response can never
+			// reach it, then deliver the whole request.
+			client.Close()
 			server.Write(f)
 			return
 		case cutMidResponse:
