@@ -97,15 +97,21 @@ func TestIdempotentProduceDeduplicatesRetries(t *testing.T) {
 		}
 	}
 	run(t)
-	if off, err := rawProduce(t, cl, "idem", pid+100, 0, 4, 1); !errors.Is(err, kerr.UnknownProducerID) {
-		t.Fatalf("unknown producer mid-sequence: %d %v, want UNKNOWN_PRODUCER_ID", off, err)
+	// A producer the partition has no state for (its batches deleted or
+	// expired) is accepted mid-sequence, as by Kafka 2.5+, and its retry
+	// is a duplicate.
+	if off, err := rawProduce(t, cl, "idem", pid+100, 0, 4, 1); err != nil || off != 7 {
+		t.Fatalf("unknown producer mid-sequence: %d %v, want appended at 7", off, err)
+	}
+	if off, err := rawProduce(t, cl, "idem", pid+100, 0, 4, 1); err != nil || off != 7 {
+		t.Fatalf("retry of the unknown producer's batch: %d %v, want duplicate at 7", off, err)
 	}
 	ends, err := adm.ListEndOffsets(ctx, "idem")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if e, _ := ends.Lookup("idem", 0); e.Offset != 7 {
-		t.Fatalf("log end = %d, want 7 (duplicates written?)", e.Offset)
+	if e, _ := ends.Lookup("idem", 0); e.Offset != 8 {
+		t.Fatalf("log end = %d, want 8 (duplicates written?)", e.Offset)
 	}
 
 	// After a restart the broker still knows the sequences: retries are
@@ -115,8 +121,8 @@ func TestIdempotentProduceDeduplicatesRetries(t *testing.T) {
 	if off, err := rawProduce(t, cl, "idem", pid, 1, 0, 1); err != nil || off != 6 {
 		t.Fatalf("retry after restart: %d %v, want duplicate at 6", off, err)
 	}
-	if off, err := rawProduce(t, cl, "idem", pid, 1, 1, 1); err != nil || off != 7 {
-		t.Fatalf("next after restart: %d %v, want 7", off, err)
+	if off, err := rawProduce(t, cl, "idem", pid, 1, 1, 1); err != nil || off != 8 {
+		t.Fatalf("next after restart: %d %v, want 8", off, err)
 	}
 	if next := initProducerID(t, cl); next == pid || next < pid {
 		t.Fatalf("producer id after restart %d, want a new one above %d", next, pid)

@@ -23,8 +23,7 @@
 //	| situation                                          | result                         |
 //	|----------------------------------------------------|--------------------------------|
 //	| producer id -1                                     | not idempotent: no checks      |
-//	| unknown producer, first sequence 0                 | accepted, state starts         |
-//	| unknown producer, first sequence > 0               | UNKNOWN_PRODUCER_ID            |
+//	| unknown producer, any first sequence               | accepted, state starts         |
 //	| epoch lower than the known one                     | INVALID_PRODUCER_EPOCH         |
 //	| epoch higher than the known one, sequence 0        | accepted, old batches dropped  |
 //	| epoch higher, sequence > 0                         | OUT_OF_ORDER_SEQUENCE_NUMBER   |

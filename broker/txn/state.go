@@ -72,8 +72,7 @@ func addSeq(seq, n int32) int32 {
 // dup true and the base offset of the earlier copy when h is a retry of a
 // batch already in the log: the produce must then succeed with that offset
 // and append nothing. A rejected batch gets an error that is a *kerr.Error
-// (OUT_OF_ORDER_SEQUENCE_NUMBER, INVALID_PRODUCER_EPOCH or
-// UNKNOWN_PRODUCER_ID), wrapped with detail; test with errors.Is. Batches
+// (OUT_OF_ORDER_SEQUENCE_NUMBER or INVALID_PRODUCER_EPOCH), wrapped with detail; test with errors.Is. Batches
 // without a producer id always pass.
 func (s *PartitionState) Check(h record.Header) (dupBase int64, dup bool, err error) {
 	if h.ProducerID < 0 {
@@ -84,10 +83,11 @@ func (s *PartitionState) Check(h record.Header) (dupBase int64, dup bool, err er
 	p := s.producers[h.ProducerID]
 	switch {
 	case p == nil:
-		if h.BaseSequence != 0 {
-			return 0, false, fmt.Errorf("txn: producer %d has no state here and its batch starts at sequence %d, not 0: %w",
-				h.ProducerID, h.BaseSequence, kerr.UnknownProducerID)
-		}
+		// Kafka 2.5+ (KIP-360) accepts any sequence from a producer it has
+		// no state for (its batches were removed by retention or
+		// DeleteRecords, or it expired): refusing it makes clients treat
+		// the partition as having lost data, and renumbering from 0
+		// would let retries in flight be written twice.
 		return 0, false, nil
 	case h.ProducerEpoch < p.epoch:
 		return 0, false, fmt.Errorf("txn: producer %d epoch %d is older than the current epoch %d: %w",
@@ -169,8 +169,8 @@ func (s *PartitionState) Producers() int {
 
 // Expire forgets producers whose last batch is older than now-after, as
 // Kafka does after transactional.id.expiration.ms (producer.id.expiration.ms
-// in later versions). A forgotten producer that sends again with a
-// sequence above 0 gets UNKNOWN_PRODUCER_ID and starts over.
+// in later versions). A forgotten producer that sends again is accepted
+// at whatever sequence it sends, and its state starts over from there.
 func (s *PartitionState) Expire(now time.Time, after time.Duration) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()

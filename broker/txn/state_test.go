@@ -62,7 +62,13 @@ func TestCheckRules(t *testing.T) {
 			{hdr(1, 0, 3, 1), 3, nil, "the right one still works"},
 		}},
 		{"unknown producer mid-stream", []step{
-			{hdr(7, 0, 12, 1), -1, kerr.UnknownProducerID, "no state"},
+			// Kafka 2.5+: a producer without state (its batches deleted,
+			// or expired) is accepted at any sequence, and checked from
+			// there on.
+			{hdr(7, 0, 12, 1), 0, nil, "no state"},
+			{hdr(7, 0, 12, 1), 0, nil, "its retry is a duplicate"},
+			{hdr(7, 0, 14, 1), -1, kerr.OutOfOrderSequenceNumber, "then gaps are refused"},
+			{hdr(7, 0, 13, 1), 1, nil, "and the next one follows"},
 		}},
 		{"stale epoch", []step{
 			{hdr(1, 2, 0, 1), 0, nil, "epoch 2"},
@@ -176,8 +182,13 @@ func TestExpire(t *testing.T) {
 	if n := s.Expire(time.Date(2026, 1, 10, 0, 0, 0, 0, time.UTC), 7*24*time.Hour); n != 1 {
 		t.Fatalf("Expire removed %d, want 1", n)
 	}
-	if _, _, err := s.Check(hdr(1, 0, 1, 1)); !errors.Is(err, kerr.UnknownProducerID) {
-		t.Fatalf("expired producer continuing = %v, want UNKNOWN_PRODUCER_ID", err)
+	// As in Kafka 2.5+, the expired producer is accepted where it goes on,
+	// not refused (which clients take for data loss).
+	if _, dup, err := s.Check(hdr(1, 0, 1, 1)); err != nil || dup {
+		t.Fatalf("expired producer continuing = dup %v, %v; want accepted", dup, err)
+	}
+	if _, _, err := s.Check(hdr(2, 0, 5, 1)); !errors.Is(err, kerr.OutOfOrderSequenceNumber) {
+		t.Fatalf("producer kept by Expire sending a gap = %v, want OUT_OF_ORDER_SEQUENCE_NUMBER", err)
 	}
 }
 
