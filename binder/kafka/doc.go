@@ -33,7 +33,26 @@
 //
 // # Binder
 //
-// [New] returns the sdk/stream Binder: destinations are topics, groups are
-// consumer groups, and CloudEvents travel per the CloudEvents Kafka protocol
-// binding (ce_ headers, content-type, partitionkey as the record key).
+// [New] returns the sdk/stream Binder (and [Module] registers it with
+// sdk/streamfx): destinations are topics, groups are consumer groups, and
+// CloudEvents travel per the CloudEvents Kafka protocol binding (ce_
+// headers, content-type, partitionkey as the record key). [ParseConfig]
+// reads millstream.binders.kafka; brokers: embedded starts the bundled
+// broker in process. [Binder.Health], [Binder.Lag] and
+// [Binder.HealthDetails] report on the connection and consumer lag.
+//
+// # Files
+//
+//	connection.go   brokers, client id, TLS and SASL → franz-go options
+//	marshal.go      message ↔ record mapping
+//	partitioner.go  Java-compatible key partitioning, explicit partitions
+//	publisher.go    the Watermill publisher
+//	subscriber.go   the Watermill subscriber: config, Subscribe, Pause, Close
+//	member.go       one consumer: polling, group callbacks, commits
+//	partition.go    one partition's ordered, ack-gated delivery
+//	provision.go    topic creation and partition checks with kadm
+//	binder.go       the sdk/stream Binder; config.go its settings
+//	embedded.go     brokers: embedded
+//	health.go       health, lag
+//	fx.go           the fx Module
 package kafka

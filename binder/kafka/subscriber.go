@@ -262,7 +262,11 @@ func (s *Subscriber) Subscribe(ctx context.Context, topic string) (<-chan *messa
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
-		m.cl.Close()
+		// Let the member shut itself down: it may have started partition
+		// goroutines already.
+		m.stop()
+		go m.run()
+		<-m.done
 		return nil, ErrSubscriberClosed
 	}
 	s.members[m] = struct{}{}
