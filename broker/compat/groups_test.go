@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -524,5 +525,68 @@ func checkCommitted(t testing.TB, addr, group, topic string, want map[int32]int6
 	})
 	if !maps.Equal(got, want) {
 		t.Fatalf("committed offsets of %s after restart = %v, want %v", group, got, want)
+	}
+}
+
+// TestGroupProtocolSelection puts kcat -G (offering range and roundrobin)
+// and kafka-python (offering roundrobin only) in one group: the broker must
+// pick roundrobin, the one protocol both support. A third member offering
+// only cooperative-sticky must be refused with INCONSISTENT_GROUP_PROTOCOL.
+func TestGroupProtocolSelection(t *testing.T) {
+	kcat := requireKcat(t)
+	requireKafkaPython(t)
+	b := startBroker(t)
+	requireAPI(t, b.Addr(), kmsg.JoinGroup, "consumer groups")
+	const (
+		topic      = "protocols"
+		group      = "protocols"
+		partitions = 4
+	)
+	createTopic(t, b.Addr(), topic, partitions)
+	km := startKcatMember(t, kcat, b.Addr(), topic, group, "kcat-range-rr",
+		"-X", "partition.assignment.strategy=range,roundrobin")
+	pm := startPyMember(t, b.Addr(), topic, group, "python-rr", 6*time.Second, "roundrobin")
+	adm := kadm.NewClient(newClient(t, b.Addr()))
+	eventually(t, 60*time.Second, "kcat and kafka-python share the group", func() error {
+		if err := membersBalanced(partitions, km, pm); err != nil {
+			return err
+		}
+		return describeStable(adm, group, topic, 2)
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	dg, err := adm.DescribeGroups(ctx, group)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := dg[group].Protocol; p != "roundrobin" {
+		t.Fatalf("group protocol = %q, want roundrobin (the only one both members offer)", p)
+	}
+
+	c, err := dialRaw(b.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	join := kmsg.NewPtrJoinGroupRequest()
+	join.Version = 0
+	join.Group = group
+	join.SessionTimeoutMillis = 6000
+	join.ProtocolType = "consumer"
+	proto := kmsg.NewJoinGroupRequestProtocol()
+	proto.Name = "cooperative-sticky"
+	meta := kmsg.NewConsumerMemberMetadata()
+	meta.Topics = []string{topic}
+	proto.Metadata = meta.AppendTo(nil)
+	join.Protocols = append(join.Protocols, proto)
+	resp, err := c.roundTrip(join, 20*time.Second)
+	if err != nil {
+		t.Fatalf("JoinGroup v0 with cooperative-sticky only: %v", err)
+	}
+	if code := resp.(*kmsg.JoinGroupResponse).ErrorCode; code != kerr.InconsistentGroupProtocol.Code {
+		t.Fatalf("JoinGroup with a protocol no member offers: error %v, want INCONSISTENT_GROUP_PROTOCOL", kerr.ErrorForCode(code))
+	}
+	if err := describeStable(adm, group, topic, 2); err != nil {
+		t.Fatalf("after the refused join: %v", err)
 	}
 }

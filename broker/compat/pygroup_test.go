@@ -56,12 +56,14 @@ type pyEvent struct {
 }
 
 // startPyMember starts a group member; the test kills it at the end.
-func startPyMember(t testing.TB, addr, topic, group, name string, session time.Duration) *pyMember {
+// assignor, if given, is the only assignor it offers (range or roundrobin).
+func startPyMember(t testing.TB, addr, topic, group, name string, session time.Duration, assignor ...string) *pyMember {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	m := &pyMember{name: name, done: make(chan struct{}), committed: map[int32]int64{}}
-	m.cmd = exec.CommandContext(ctx, python, "testdata/kafka_python_group_member.py",
-		addr, topic, group, name, strconv.Itoa(int(session.Milliseconds())))
+	args := append([]string{"testdata/kafka_python_group_member.py",
+		addr, topic, group, name, strconv.Itoa(int(session.Milliseconds()))}, assignor...)
+	m.cmd = exec.CommandContext(ctx, python, args...)
 	m.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	m.cmd.Stderr = &lockedWriter{mu: &m.mu, w: &m.stderr}
 	stdout, err := m.cmd.StdoutPipe()

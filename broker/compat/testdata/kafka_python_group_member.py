@@ -1,6 +1,8 @@
 """One member of a consumer group, with kafka-python 2.0.2.
 
-Usage: kafka_python_group_member.py BOOTSTRAP TOPIC GROUP NAME SESSION_TIMEOUT_MS
+Usage: kafka_python_group_member.py BOOTSTRAP TOPIC GROUP NAME SESSION_TIMEOUT_MS [ASSIGNOR]
+
+ASSIGNOR is range or roundrobin; by default kafka-python offers both.
 
 Subscribes to TOPIC in GROUP, reads from the earliest offset when the group
 has no committed offset, and commits synchronously after every batch it has
@@ -21,6 +23,8 @@ import signal
 import sys
 
 from kafka import KafkaConsumer
+from kafka.coordinator.assignors.range import RangePartitionAssignor
+from kafka.coordinator.assignors.roundrobin import RoundRobinPartitionAssignor
 from kafka.consumer.subscription_state import ConsumerRebalanceListener
 
 
@@ -32,6 +36,9 @@ def out(event):
 def main():
     bootstrap, topic, group, name, session_ms = sys.argv[1:6]
     session_ms = int(session_ms)
+    assignors = {"range": [RangePartitionAssignor], "roundrobin": [RoundRobinPartitionAssignor]}
+    strategy = assignors[sys.argv[6]] if len(sys.argv) > 6 else \
+        [RangePartitionAssignor, RoundRobinPartitionAssignor]
     stopping = []
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
 
@@ -46,6 +53,7 @@ def main():
         max_poll_interval_ms=60000,
         request_timeout_ms=session_ms + 20000,
         metadata_max_age_ms=1000,
+        partition_assignment_strategy=strategy,
     )
     # Offsets read and not committed yet: partition -> next offset.
     pending = {}
