@@ -179,20 +179,24 @@ func (a *App) prepareLocked() error {
 }
 
 // Start prepares the application (see [App.Prepare]) and starts every
-// binding whose auto-startup is true. On error nothing is left running.
+// binding whose auto-startup is true, suppliers last. On error nothing is left running.
 // Start may be called once.
 func (a *App) Start(ctx context.Context) error {
 	units, err := a.begin()
 	if err != nil {
 		return err
 	}
-	for _, u := range units {
-		if !u.autoStartup() {
-			continue
-		}
-		if err := u.start(ctx); err != nil {
-			a.Stop(ctx)
-			return fmt.Errorf("stream: start binding %s: %w", u.name, err)
+	// Inputs first, suppliers last: what a supplier sends at once finds
+	// the application's own consumers subscribed.
+	for _, suppliers := range []bool{false, true} {
+		for _, u := range units {
+			if !u.autoStartup() || (u.st.kind == kindSupplier) != suppliers {
+				continue
+			}
+			if err := u.start(ctx); err != nil {
+				a.Stop(ctx)
+				return fmt.Errorf("stream: start binding %s: %w", u.name, err)
+			}
 		}
 	}
 	return nil

@@ -32,9 +32,12 @@ type unit struct {
 	// without mu: handlers read it while stop holds mu and waits for them.
 	stopSig atomic.Pointer[chan struct{}]
 
+	// running is written under mu and read without it, so that state
+	// queries do not wait for a stop to finish draining.
+	running atomic.Bool
+
 	// mu serialises start and stop, and guards the fields below.
 	mu       sync.Mutex
-	running  bool
 	router   *message.Router
 	runDone  chan error    // receives router.Run's result
 	stopCh   chan struct{} // closed when stopping begins
@@ -87,15 +90,13 @@ func (u *unit) autoStartup() bool {
 }
 
 func (u *unit) info() []BindingInfo {
-	u.mu.Lock()
 	state := StateStopped
-	if u.running {
+	if u.running.Load() {
 		state = StateStarted
 		if u.gate.isPaused() {
 			state = StatePaused
 		}
 	}
-	u.mu.Unlock()
 	var out []BindingInfo
 	if u.inName != "" {
 		out = append(out, BindingInfo{Name: u.inName, Function: u.name, Kind: u.st.kind.String(), Input: true,
@@ -122,7 +123,7 @@ func (u *unit) stopping() <-chan struct{} {
 func (u *unit) start(ctx context.Context) (err error) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	if u.running {
+	if u.running.Load() {
 		return nil
 	}
 	u.gate.resume()
@@ -144,7 +145,7 @@ func (u *unit) start(ctx context.Context) (err error) {
 	if u.st.kind == kindSupplier {
 		u.supDone = make(chan struct{})
 		go u.supply(u.hardCtx, u.stopCh, u.supDone)
-		u.running = true
+		u.running.Store(true)
 		return nil
 	}
 	p := u.inProps
@@ -203,7 +204,7 @@ func (u *unit) start(ctx context.Context) (err error) {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	u.running = true
+	u.running.Store(true)
 	return nil
 }
 
@@ -212,10 +213,10 @@ func (u *unit) start(ctx context.Context) (err error) {
 func (u *unit) stop(ctx context.Context) error {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	if !u.running {
+	if !u.running.Load() {
 		return nil
 	}
-	u.running = false
+	u.running.Store(false)
 	return u.closeLocked(ctx)
 }
 
@@ -264,7 +265,7 @@ func (u *unit) closeLocked(ctx context.Context) error {
 func (u *unit) pause() error {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	if !u.running {
+	if !u.running.Load() {
 		return fmt.Errorf("stream: pause %s: %w", u.name, ErrNotStarted)
 	}
 	u.gate.pause()
@@ -274,7 +275,7 @@ func (u *unit) pause() error {
 func (u *unit) resume() error {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	if !u.running {
+	if !u.running.Load() {
 		return fmt.Errorf("stream: resume %s: %w", u.name, ErrNotStarted)
 	}
 	u.gate.resume()

@@ -28,7 +28,7 @@ func Example_suppliers() {
 	app := stream.New(stream.Config{Bindings: map[string]stream.BindingProperties{
 		"ticks-out-0":  {Destination: "out", PollerFixedDelay: 10 * time.Millisecond},
 		"events-out-0": {Destination: "out"},
-		"sink-in-0":    {Destination: "out"},
+		"sink-in-0":    {Destination: "out", Group: "sink"},
 	}}, stream.WithBinder("memory", memory.New()))
 	app.Register(ticks, pushed, stream.Consumer("sink", func(ctx context.Context, s string) error {
 		got <- s
