@@ -1,0 +1,244 @@
+package rabbit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/url"
+	"sync"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill"
+	wamqp "github.com/ThreeDotsLabs/watermill-amqp/v3/pkg/amqp"
+	"github.com/ThreeDotsLabs/watermill/message"
+	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/millstream/millstream/sdk/cloudevent"
+	"github.com/millstream/millstream/sdk/stream"
+)
+
+// ErrClosed is returned by a closed binder, publisher or subscriber.
+var ErrClosed = errors.New("rabbit: closed")
+
+// Binder is the RabbitMQ binder. It holds two connections, one for
+// publishing and one for consuming (so that the broker's flow control on
+// publishers never stalls acks), each reconnecting on its own. The zero
+// value is not usable; call [New].
+type Binder struct {
+	cfg  Config
+	log  *slog.Logger
+	wlog watermill.LoggerAdapter
+	host string // URL without credentials, for messages
+
+	pubConn *wamqp.ConnectionWrapper
+	subConn *wamqp.ConnectionWrapper
+
+	// mu guards subs and closed.
+	mu     sync.Mutex
+	subs   map[*Subscriber]struct{}
+	closed bool
+}
+
+var (
+	_ stream.Binder        = (*Binder)(nil)
+	_ stream.HealthChecker = (*Binder)(nil)
+)
+
+// New connects to the broker of cfg (defaults applied) and returns the
+// binder. It fails when the broker cannot be reached.
+func New(ctx context.Context, cfg Config) (*Binder, error) {
+	cfg.EnsureDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	b := &Binder{cfg: cfg, log: log, wlog: watermill.NewSlogLogger(log), host: hostOf(cfg.URL), subs: make(map[*Subscriber]struct{})}
+	var err error
+	if b.pubConn, err = b.connect(ctx, "publish"); err != nil {
+		return nil, err
+	}
+	if b.subConn, err = b.connect(ctx, "consume"); err != nil {
+		b.pubConn.Close()
+		return nil, err
+	}
+	return b, nil
+}
+
+func (b *Binder) connect(ctx context.Context, role string) (*wamqp.ConnectionWrapper, error) {
+	timeout := 10 * time.Second
+	if d, ok := ctx.Deadline(); ok {
+		timeout = time.Until(d)
+	}
+	c, err := wamqp.NewConnection(wamqp.ConnectionConfig{
+		AmqpURI: b.cfg.URL,
+		AmqpConfig: &amqp.Config{
+			Heartbeat:  10 * time.Second,
+			Locale:     "en_US",
+			Dial:       amqp.DefaultDial(timeout),
+			Properties: amqp.Table{"connection_name": "millstream " + role},
+		},
+		Reconnect: &wamqp.ReconnectConfig{
+			BackoffInitialInterval:     100 * time.Millisecond,
+			BackoffRandomizationFactor: 0.2,
+			BackoffMultiplier:          2,
+			BackoffMaxInterval:         5 * time.Second,
+		},
+	}, b.wlog)
+	if err != nil {
+		return nil, fmt.Errorf("rabbit: connect to %s: %w", b.host, err)
+	}
+	return c, nil
+}
+
+// Features implements [stream.Binder]: durable queues; no partitions in the
+// Kafka sense (a queue with several consumers does not keep order) and no
+// retention (a new group gets only what is sent after its queue exists).
+func (b *Binder) Features() stream.Features {
+	return stream.Features{Durable: true}
+}
+
+// Convention implements [stream.Binder]: cloudEvents:-prefixed headers, and
+// datacontenttype as the AMQP content-type property.
+func (b *Binder) Convention() cloudevent.Convention { return cloudevent.AMQP() }
+
+// Publisher implements [stream.Binder]. It declares the destination's
+// exchange now, so that groups can bind to it before anything is sent.
+func (b *Binder) Publisher(_ context.Context, p stream.Publication) (message.Publisher, error) {
+	if p.Destination == "" {
+		return nil, errors.New("rabbit: publisher: empty destination")
+	}
+	if b.isClosed() {
+		return nil, ErrClosed
+	}
+	if err := b.withChannel(b.pubConn, func(ch *amqp.Channel) error { return declareExchange(ch, p.Destination) }); err != nil {
+		return nil, err
+	}
+	return newPublisher(b, p.Destination)
+}
+
+// Subscriber implements [stream.Binder]. The topology ([SubscriptionTopology])
+// is declared now, so that messages sent after Subscriber returns reach the
+// group even before Subscribe is called.
+func (b *Binder) Subscriber(_ context.Context, s stream.Subscription) (message.Subscriber, error) {
+	if s.Destination == "" || s.Group == "" {
+		return nil, fmt.Errorf("rabbit: subscriber: destination %q and group %q must be set", s.Destination, s.Group)
+	}
+	if s.Properties.Concurrency == 0 {
+		s.Properties = s.Properties.WithDefaults(s.Destination)
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return nil, ErrClosed
+	}
+	sub, err := newSubscriber(b, s)
+	if err != nil {
+		return nil, err
+	}
+	b.subs[sub] = struct{}{}
+	return sub, nil
+}
+
+func (b *Binder) forget(s *Subscriber) {
+	b.mu.Lock()
+	delete(b.subs, s)
+	b.mu.Unlock()
+}
+
+// Health implements [stream.HealthChecker]: it fails while either
+// connection is down (and being re-established).
+func (b *Binder) Health(context.Context) error {
+	if b.isClosed() {
+		return ErrClosed
+	}
+	var errs []error
+	if !b.pubConn.IsConnected() {
+		errs = append(errs, fmt.Errorf("rabbit: publishing connection to %s is down; reconnecting", b.host))
+	}
+	if !b.subConn.IsConnected() {
+		errs = append(errs, fmt.Errorf("rabbit: consuming connection to %s is down; reconnecting", b.host))
+	}
+	return errors.Join(errs...)
+}
+
+// Close implements [stream.Binder]: it closes subscribers still open, then
+// both connections.
+func (b *Binder) Close() error {
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		return nil
+	}
+	b.closed = true
+	subs := make([]*Subscriber, 0, len(b.subs))
+	for s := range b.subs {
+		subs = append(subs, s)
+	}
+	b.mu.Unlock()
+	var errs []error
+	for _, s := range subs {
+		errs = append(errs, s.Close())
+	}
+	errs = append(errs, b.subConn.Close(), b.pubConn.Close())
+	return errors.Join(errs...)
+}
+
+func (b *Binder) isClosed() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.closed
+}
+
+// withChannel runs f on a fresh channel of conn, waiting up to
+// ReconnectWait for the connection.
+func (b *Binder) withChannel(conn *wamqp.ConnectionWrapper, f func(*amqp.Channel) error) error {
+	if err := b.awaitConnection(conn); err != nil {
+		return err
+	}
+	ch, err := conn.Connection().Channel()
+	if err != nil {
+		return fmt.Errorf("rabbit: open channel to %s: %w", b.host, err)
+	}
+	defer ch.Close()
+	return f(ch)
+}
+
+// awaitConnection waits up to ReconnectWait for conn to be connected.
+func (b *Binder) awaitConnection(conn *wamqp.ConnectionWrapper) error {
+	if conn.IsConnected() {
+		return nil
+	}
+	deadline := time.Now().Add(b.cfg.ReconnectWait)
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for range tick.C {
+		if conn.Closed() {
+			return ErrClosed
+		}
+		if conn.IsConnected() {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			break
+		}
+	}
+	return fmt.Errorf("rabbit: not connected to %s after waiting %v (reconnect-wait)", b.host, b.cfg.ReconnectWait)
+}
+
+// hostOf is the URL without credentials.
+func hostOf(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return raw
+	}
+	u.User = nil
+	return u.String()
+}
