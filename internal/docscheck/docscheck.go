@@ -9,7 +9,8 @@
 //   - a `--8<--` snippet that names a missing file, or uses the
 //     "file:section" form that the pymdownx here (9.5) does not know;
 //   - a command (`millstream topics create`, `make docs`) quoted in code that
-//     the binary or the Makefile does not have.
+//     the binary or the Makefile does not have;
+//   - a `\|` in inline code, which shows its backslash.
 //
 // # Usage
 //
@@ -304,6 +305,26 @@ func (s *Site) CheckLinks() []Problem {
 				if anchor != "" && strings.HasSuffix(dest, ".md") && !anchorsOf(dest)[anchor] {
 					at.Msg = fmt.Sprintf("link %q: docs/%s has no heading with anchor #%s", target, dest, anchor)
 					ps = append(ps, at)
+				}
+			}
+		}
+	}
+	return ps
+}
+
+// CheckMarkup reports Markdown that renders other than it reads: a `\|`
+// inside inline code shows its backslash (Python-Markdown's tables already
+// keep a "|" inside backticks in its cell).
+func (s *Site) CheckMarkup() []Problem {
+	var ps []Problem
+	for _, page := range s.sortedPages() {
+		for _, l := range scan(s.Pages[page]) {
+			if l.fenced {
+				continue
+			}
+			for _, c := range l.code {
+				if strings.Contains(c, `\|`) {
+					ps = append(ps, Problem{File: "docs/" + page, Line: l.n, Msg: fmt.Sprintf("inline code %q shows its backslashes; write | without \\ (it does not split a table cell inside backticks)", c)})
 				}
 			}
 		}

@@ -43,6 +43,10 @@ func TestRelativeLinksResolve(t *testing.T) {
 	report(t, loadSite(t).CheckLinks())
 }
 
+func TestMarkupRendersAsWritten(t *testing.T) {
+	report(t, loadSite(t).CheckMarkup())
+}
+
 func TestSnippetFilesExist(t *testing.T) {
 	report(t, loadSite(t).CheckSnippets())
 }
@@ -147,6 +151,7 @@ func TestChecksFindProblems(t *testing.T) {
 		`--8<-- "code.go"`,
 		`--8<-- "missing.go"`,
 		`--8<-- "code.go:section"`,
+		"| `a\\|b` | `c|d` |",
 	}, "\n"))
 	write("docs/sub/page.md", "# A `b` c\n\n[up](../index.md#not-a-heading)\n")
 	write("docs/orphan.md", "# Orphan\n")
@@ -158,7 +163,7 @@ func TestChecksFindProblems(t *testing.T) {
 	tree := docscheck.Tree{"topics": true, "topics create": true, "produce": true, "perf": true, "groups": true, "groups list": true}
 	var got []string
 	for _, ps := range [][]docscheck.Problem{
-		s.CheckNav(), s.CheckLinks(), s.CheckSnippets(),
+		s.CheckNav(), s.CheckLinks(), s.CheckSnippets(), s.CheckMarkup(),
 		docscheck.CheckCommands("millstream", s.Mentions("millstream"), tree),
 		docscheck.CheckCommands("make", s.Mentions("make"), docscheck.MakeTargets([]byte("docs:\n\tmkdocs\ntest: lint\nX := 1\n"))),
 	} {
@@ -178,6 +183,7 @@ func TestChecksFindProblems(t *testing.T) {
 		`docs/index.md:11: "millstream topics frobnicate": millstream topics has no subcommand "frobnicate"`,
 		`docs/index.md:14: "millstream groups list|explode": millstream groups has no subcommand "explode"`,
 		`docs/index.md:12: "make nosuch": make has no command "nosuch"`,
+		`docs/index.md:18: inline code "a\\|b" shows its backslashes; write | without \ (it does not split a table cell inside backticks)`,
 	}
 	slices.Sort(got)
 	slices.Sort(want)
