@@ -224,6 +224,9 @@ func validRequests() [][]byte {
 func validBatch() []byte {
 	rec := kmsg.NewRecord()
 	rec.Value = []byte("fuzz")
+	// The record's length prefix counts the bytes after it; with Length 0
+	// the prefix is the single varint byte 0.
+	rec.Length = int32(len(rec.AppendTo(nil)) - 1)
 	recBytes := rec.AppendTo(nil)
 	batch := kmsg.NewRecordBatch()
 	batch.Magic = 2
