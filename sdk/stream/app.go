@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/ThreeDotsLabs/watermill"
+	"github.com/ThreeDotsLabs/watermill/message"
 
 	"github.com/millstream/millstream/sdk/cloudevent"
 )
@@ -28,6 +29,7 @@ type App struct {
 	// binders and bridgeBindings are set by options and never change.
 	binders        map[string]Binder
 	bridgeBindings []string
+	middleware     []message.HandlerMiddleware
 
 	// mu guards everything below.
 	mu         sync.Mutex
@@ -70,6 +72,14 @@ func WithCodec(c cloudevent.Codec) Option {
 // properties without naming a function.
 func WithBridgeBindings(names ...string) Option {
 	return func(a *App) { a.bridgeBindings = append(a.bridgeBindings, names...) }
+}
+
+// WithMiddleware adds Watermill middleware to every input binding, such as
+// middleware.NewThrottle(100, time.Second).Middleware to cap the rate. It
+// runs once per message, after the pause gate and outside dead letters and
+// retries (see the package doc for the whole order).
+func WithMiddleware(m ...message.HandlerMiddleware) Option {
+	return func(a *App) { a.middleware = append(a.middleware, m...) }
 }
 
 // New makes an application from cfg (defaults are applied to a copy).

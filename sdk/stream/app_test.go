@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
 
 	"github.com/millstream/millstream/binder/memory"
 	"github.com/millstream/millstream/sdk/cloudevent"
@@ -607,5 +608,31 @@ func TestStopWithMessagesWaiting(t *testing.T) {
 			t.Fatalf("stop: %v", err)
 		}
 		app.Stop(context.Background())
+	}
+}
+
+func TestWithMiddlewareRunsOncePerMessage(t *testing.T) {
+	var seen, calls atomic.Int64
+	count := func(h message.HandlerFunc) message.HandlerFunc {
+		return func(msg *message.Message) ([]*message.Message, error) {
+			seen.Add(1)
+			return h(msg)
+		}
+	}
+	c := stream.Consumer("flaky", func(context.Context, string) error {
+		if calls.Add(1) < 3 {
+			return errors.New("again")
+		}
+		return nil
+	})
+	app := stream.New(stream.Config{Bindings: map[string]stream.BindingProperties{
+		"flaky-in-0": fast(stream.BindingProperties{Group: "g"}),
+	}}, stream.WithBinder("memory", memory.New()), stream.WithMiddleware(count, middleware.NewThrottle(1000, time.Second).Middleware))
+	app.Register(c)
+	h := streamtest.Run(t, app)
+	h.Send("flaky-in-0", "x")
+	eventually(t, "three attempts", func() bool { return calls.Load() == 3 })
+	if seen.Load() != 1 {
+		t.Fatalf("application middleware ran %d times for one message retried 3 times, want 1 (it sits outside retries)", seen.Load())
 	}
 }

@@ -26,6 +26,7 @@ type attemptsKey struct{}
 // The middleware of an input binding, outermost first:
 //
 //	gate        waits while the binding is paused
+//	(WithMiddleware, the application's own: throttling, say)
 //	deadLetter  after the last attempt: publish to the DLQ (or drop), ack
 //	retry       watermill's Retry: back-off, skips permanent errors
 //	count       counts attempts for the x-attempts header, times them
@@ -43,13 +44,14 @@ func (u *unit) middlewares() []message.HandlerMiddleware {
 		Multiplier:      p.BackOffMultiplier,
 		ShouldRetry:     func(rp middleware.RetryParams) bool { return !IsPermanent(rp.Err) },
 	}
-	return []message.HandlerMiddleware{
-		u.gateMiddleware,
+	out := []message.HandlerMiddleware{u.gateMiddleware}
+	out = append(out, u.app.middleware...)
+	return append(out,
 		u.deadLetterMiddleware,
 		retry.Middleware,
 		u.countMiddleware,
 		middleware.Recoverer,
-	}
+	)
 }
 
 func (u *unit) gateMiddleware(h message.HandlerFunc) message.HandlerFunc {

@@ -32,11 +32,12 @@
 //
 // A [Binder] connects bindings to a transport through Watermill publishers
 // and subscribers. Input bindings run on a Watermill router with this
-// middleware, outermost first: pause gate, dead letter, retry (Watermill's,
-// exponential back-off), attempt counter, panic recovery (Watermill's). A
-// message that still fails after max-attempts, or that cannot be decoded, is
-// sent to the dead-letter destination when dlq is on, and dropped (logged and
-// counted) when it is off; it never loops.
+// middleware, outermost first: pause gate, the application's own
+// ([WithMiddleware], e.g. Watermill's Throttle), dead letter, retry
+// (Watermill's, exponential back-off), attempt counter, panic recovery
+// (Watermill's). A message that still fails after max-attempts, or that
+// cannot be decoded, is sent to the dead-letter destination when dlq is on,
+// and dropped (logged and counted) when it is off; it never loops.
 //
 // # Usage
 //
