@@ -129,11 +129,12 @@ type kcatMember struct {
 	cmd  *exec.Cmd
 	done chan struct{}
 
-	mu     sync.Mutex // guards the fields below
-	owned  map[int32]bool
-	reads  []memberRead
-	stderr bytes.Buffer
-	bad    error
+	mu         sync.Mutex // guards the fields below
+	owned      map[int32]bool
+	reads      []memberRead
+	rebalances int // rebalance lines seen
+	stderr     bytes.Buffer
+	bad        error
 }
 
 // kcatRebalance matches kcat's rebalance lines, eager and cooperative:
@@ -226,6 +227,7 @@ func (m *kcatMember) status(line string) {
 	if sm == nil {
 		return
 	}
+	m.rebalances++
 	own := sm[1] == "assigned" || sm[1] == "incremental assignment"
 	if sm[1] == "assigned" || sm[1] == "revoked" {
 		// Eager: the line names the whole new assignment, or all of it revoked.
@@ -588,5 +590,80 @@ func TestGroupProtocolSelection(t *testing.T) {
 	}
 	if err := describeStable(adm, group, topic, 2); err != nil {
 		t.Fatalf("after the refused join: %v", err)
+	}
+}
+
+// TestStaticMemberRejoinsWithoutRebalance runs two kcat -G members with
+// static membership (group.instance.id). One is killed with SIGKILL and
+// restarted at once under the same instance id: it must get its old
+// partitions back and the other member must not go through a rebalance.
+func TestStaticMemberRejoinsWithoutRebalance(t *testing.T) {
+	kcat := requireKcat(t)
+	b := startBroker(t)
+	requireAPI(t, b.Addr(), kmsg.JoinGroup, "consumer groups")
+	const (
+		topic      = "static"
+		group      = "static"
+		partitions = 4
+	)
+	createTopic(t, b.Addr(), topic, partitions)
+	prod := &groupProducer{
+		cl:         newClient(t, b.Addr(), kgo.DefaultProduceTopic(topic), kgo.RecordPartitioner(kgo.ManualPartitioner())),
+		partitions: partitions,
+		written:    map[[2]int64]string{},
+	}
+	static := func(name, id string) *kcatMember {
+		return startKcatMember(t, kcat, b.Addr(), topic, group, name, "-X", "group.instance.id="+id)
+	}
+	s1 := static("static-1", "instance-1")
+	s2 := static("static-2", "instance-2")
+	adm := kadm.NewClient(newClient(t, b.Addr()))
+	eventually(t, 60*time.Second, "two static members split four partitions", func() error {
+		if err := membersBalanced(partitions, s1, s2); err != nil {
+			return err
+		}
+		return describeStable(adm, group, topic, 2)
+	})
+	owned1, _, _ := s1.snapshot()
+	s2.mu.Lock()
+	before := s2.rebalances
+	s2.mu.Unlock()
+
+	s1.cmd.Process.Signal(syscall.SIGKILL)
+	<-s1.done
+	again := static("static-1-again", "instance-1")
+	eventually(t, 30*time.Second, "the restarted static member owns its old partitions", func() error {
+		owned, _, err := again.snapshot()
+		if err != nil {
+			return err
+		}
+		if !slices.Equal(owned, owned1) {
+			return fmt.Errorf("owns %v, want %v", owned, owned1)
+		}
+		return nil
+	})
+	// Once both have read records written after the restart, a rebalance
+	// the rejoin caused would have shown on the other member by now.
+	prod.produce(t, 40)
+	eventually(t, 30*time.Second, "both members read the new records", func() error {
+		byPos, err := readsByPosition(again, s2)
+		if err != nil {
+			return err
+		}
+		for pos := range prod.written {
+			if len(byPos[pos]) == 0 {
+				return fmt.Errorf("partition %d offset %d not read yet", pos[0], pos[1])
+			}
+		}
+		return nil
+	})
+	s2.mu.Lock()
+	after := s2.rebalances
+	s2.mu.Unlock()
+	if after != before {
+		t.Fatalf("the other static member went through %d rebalance events when instance-1 rejoined, want none", after-before)
+	}
+	if err := describeStable(adm, group, topic, 2); err != nil {
+		t.Fatal(err)
 	}
 }
