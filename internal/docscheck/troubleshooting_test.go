@@ -21,6 +21,7 @@ func TestTroubleshootingQuotesRealMessages(t *testing.T) {
 		{": unknown key; known keys: ", "binder/kafka/config.go"},
 		{"kafka: describe topic ", "binder/kafka/provision.go"},
 		{"kafka: no broker of ", "binder/kafka/health.go"},
+		{"rabbit: connect to ", "binder/rabbit/binder.go"},
 		{"cluster unreachable", "broker/cli/connect.go"},
 		{"accepted the connection but gave no Kafka answer within ", "broker/cli/connect.go"},
 		{" does not exist (create it with: millstream topics create ", "broker/cli/commands.go"},
