@@ -121,6 +121,7 @@ func Start() (*Server, error) {
 	cmd := exec.Command(filepath.Join(bin, "rabbitmq-server"))
 	cmd.Dir = dir
 	cmd.Env = append(s.baseEnv(),
+		"RABBITMQ_NODENAME="+s.Node,
 		"RABBITMQ_NODE_PORT="+strconv.Itoa(ports[0]),
 		"RABBITMQ_DIST_PORT="+strconv.Itoa(ports[1]),
 		"RABBITMQ_NODE_IP_ADDRESS=127.0.0.1",
