@@ -23,7 +23,8 @@ import (
 //   - v9: flexible.
 //
 // Every batch is checked with record.Validate before anything of the
-// partition is written; a partition's batches are appended in order on the
+// partition is written, and gets the partition leader epoch (0) written
+// into its header, as Kafka's leader does; a partition's batches are appended in order on the
 // connection's reading goroutine, so pipelined produces keep their order.
 // acks=0 gets no response, acks=1 is answered after the append, acks=-1
 // after the fsync when the policy is always (group commit through
@@ -125,6 +126,13 @@ func (s *Server) produceTo(topic string, index int32, records []byte) (storage.A
 		if h.IsControl() {
 			return storage.AppendResult{}, nil, &codedError{kerr.InvalidRecord, "clients may not produce control batches"}
 		}
+	}
+	for _, b := range batches {
+		// Producers send -1; consumers read the field as the records'
+		// leader epoch, which must agree with what Metadata reports (the
+		// Java client ignores metadata older than an epoch it has seen).
+		// The CRC does not cover it.
+		record.SetPartitionLeaderEpoch(b, leaderEpoch)
 	}
 	var first storage.AppendResult
 	for i, b := range batches {

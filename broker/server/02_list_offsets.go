@@ -49,7 +49,7 @@ func (s *Server) handleListOffsets(_ context.Context, r *Request) (Reply, error)
 					sp.OldStyleOffsets = []int64{offset}
 				}
 			default:
-				sp.Offset, sp.Timestamp, sp.LeaderEpoch = offset, ts, 0
+				sp.Offset, sp.Timestamp, sp.LeaderEpoch = offset, ts, leaderEpoch
 			}
 			st.Partitions = append(st.Partitions, sp)
 		}

@@ -89,6 +89,12 @@ func (s *Server) handleMetadata(_ context.Context, r *Request) (Reply, error) {
 // nodeID is this broker's id; a single node is always 0.
 const nodeID int32 = 0
 
+// leaderEpoch is the leader epoch of every partition: one node leads each
+// partition for its whole life, so the epoch never changes. Metadata and
+// ListOffsets report it, and every appended batch carries it (as Kafka's
+// leader writes its epoch into each batch).
+const leaderEpoch int32 = 0
+
 func (s *Server) metadataTopic(t *topicState) kmsg.MetadataResponseTopic {
 	mt := kmsg.NewMetadataResponseTopic()
 	name := t.meta.Name
@@ -98,7 +104,7 @@ func (s *Server) metadataTopic(t *topicState) kmsg.MetadataResponseTopic {
 		p := kmsg.NewMetadataResponseTopicPartition()
 		p.Partition = i
 		p.Leader = nodeID
-		p.LeaderEpoch = 0
+		p.LeaderEpoch = leaderEpoch
 		p.Replicas = []int32{nodeID}
 		p.ISR = []int32{nodeID}
 		p.OfflineReplicas = []int32{}

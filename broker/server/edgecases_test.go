@@ -1,10 +1,12 @@
 package server_test
 
 import (
+	"bytes"
 	"errors"
 	"testing"
 
 	"github.com/millstream/millstream/broker/brokertest"
+	"github.com/millstream/millstream/broker/record"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -227,5 +229,65 @@ func TestProduceToMissingPartition(t *testing.T) {
 	}
 	if topics.Has("nope") || len(topics["two"].Partitions) != 2 {
 		t.Fatalf("topics after refused produces = %v, want only two with 2 partitions", topics.Names())
+	}
+}
+
+// TestBatchesCarryTheLeaderEpoch: whatever partition leader epoch a
+// producer puts in a batch (clients send -1), the stored batch carries the
+// epoch Metadata reports (0), as Kafka's leader writes it; every other
+// byte is stored as sent and the CRC still holds.
+func TestBatchesCarryTheLeaderEpoch(t *testing.T) {
+	b := brokertest.Start(t)
+	adm := newAdmin(t, b.Addr())
+	ctx := testCtx(t)
+	if _, err := adm.CreateTopic(ctx, 1, 1, nil, "epochs"); err != nil {
+		t.Fatal(err)
+	}
+	var sent [][]byte
+	c := dialRaw(t, b.Addr())
+	for i, epoch := range []int32{-1, 7} {
+		batch, err := (&record.Batch{PartitionLeaderEpoch: epoch, ProducerID: -1, ProducerEpoch: -1, BaseSequence: -1,
+			Records: []record.Record{{Timestamp: 1700000000000, Value: []byte{byte(i)}}}}).AppendTo(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sent = append(sent, bytes.Clone(batch))
+		if err := produceRaw(t, c, int32(i), "epochs", 0, batch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cl := newClient(t, b.Addr())
+	resp, err := fetchReq("epochs", 0, 0, 0, 0, 1<<20, 1<<20).RequestWith(ctx, cl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := record.Split(resp.Topics[0].Partitions[0].RecordBatches)
+	if err != nil || len(got) != 2 {
+		t.Fatalf("fetched %d batches (%v), want 2", len(got), err)
+	}
+	for i, g := range got {
+		h, err := record.Validate(g)
+		if err != nil {
+			t.Fatalf("batch %d does not validate: %v", i, err)
+		}
+		if h.PartitionLeaderEpoch != 0 {
+			t.Errorf("batch %d partition leader epoch = %d, want 0", i, h.PartitionLeaderEpoch)
+		}
+		if !bytes.Equal(g[16:], sent[i][16:]) {
+			t.Errorf("batch %d changed past its header's offset and epoch fields", i)
+		}
+	}
+	cons := newClient(t, b.Addr(), kgo.ConsumeTopics("epochs"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	for n := 0; n < 2; {
+		fs := cons.PollFetches(ctx)
+		if err := fs.Err(); err != nil {
+			t.Fatal(err)
+		}
+		fs.EachRecord(func(r *kgo.Record) {
+			n++
+			if r.LeaderEpoch != 0 {
+				t.Errorf("record at %d has leader epoch %d, want 0", r.Offset, r.LeaderEpoch)
+			}
+		})
 	}
 }
