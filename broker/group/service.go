@@ -398,16 +398,7 @@ func (s *Service) OffsetCommit(req *kmsg.OffsetCommitRequest) func(ctx context.C
 	})
 	return func(ctx context.Context) *kmsg.OffsetCommitResponse {
 		if err == nil {
-			err = wal.Sync(ctx, upTo)
-			if errors.Is(err, storage.ErrClosed) {
-				// Compaction replaced the log meanwhile; the new log,
-				// fsynced before the swap, holds the commit.
-				s.mu.Lock()
-				if s.walGen != gen {
-					err = nil
-				}
-				s.mu.Unlock()
-			}
+			err = s.waitDurable(ctx, wal, gen, upTo)
 		}
 		if err != nil {
 			s.log.Error("offset commit not durable", "group", req.Group, "err", err)
@@ -421,6 +412,22 @@ func (s *Service) OffsetCommit(req *kmsg.OffsetCommitRequest) func(ctx context.C
 		}
 		return resp
 	}
+}
+
+// waitDurable waits until the internal log wal (of generation gen) is
+// fsynced up to upTo.
+func (s *Service) waitDurable(ctx context.Context, wal *storage.Log, gen int, upTo int64) error {
+	err := wal.Sync(ctx, upTo)
+	if errors.Is(err, storage.ErrClosed) {
+		// Compaction replaced the log meanwhile; the new log, fsynced
+		// before the swap, holds the records.
+		s.mu.Lock()
+		if s.walGen != gen {
+			err = nil
+		}
+		s.mu.Unlock()
+	}
+	return err
 }
 
 // OffsetFetch answers an OffsetFetch request.
@@ -459,9 +466,21 @@ func (s *Service) DeleteGroups(req *kmsg.DeleteGroupsRequest) *kmsg.DeleteGroups
 }
 
 // TopicDeleted removes the committed offsets of a deleted topic from every
-// group (see [Coordinator.TopicDeleted]).
+// group (see [Coordinator.TopicDeleted]) and returns when the removal is
+// durable, so that a crash cannot bring the offsets back.
 func (s *Service) TopicDeleted(topic string) {
-	if _, err := s.do(func(c *Coordinator) { c.TopicDeleted(topic) }); err != nil {
+	var (
+		wal *storage.Log
+		gen int
+	)
+	upTo, err := s.do(func(c *Coordinator) {
+		c.TopicDeleted(topic)
+		wal, gen = s.wal, s.walGen
+	})
+	if err == nil {
+		err = s.waitDurable(context.Background(), wal, gen, upTo)
+	}
+	if err != nil {
 		s.log.Error("remove offsets of deleted topic", "topic", topic, "err", err)
 	}
 }
