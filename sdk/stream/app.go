@@ -289,6 +289,20 @@ func (a *App) resolve() ([]*unit, error) {
 		}
 	}
 	var errs []error
+	// Several bindings may fail for one cause (an unknown default binder):
+	// report each message once.
+	reported := map[string]bool{}
+	report := func(err error) {
+		if err != nil && !reported[err.Error()] {
+			reported[err.Error()] = true
+			errs = append(errs, err)
+		}
+	}
+	if d := a.cfg.DefaultBinder; d != "" {
+		if _, ok := a.binders[d]; !ok {
+			report(fmt.Errorf("millstream.default-binder: unknown binder %q; registered binders: %s", d, strings.Join(a.binderNames(), ", ")))
+		}
+	}
 	var units []*unit
 	seen := map[string]bool{}
 	for _, def := range defs {
@@ -296,7 +310,7 @@ func (a *App) resolve() ([]*unit, error) {
 		for _, n := range def {
 			h, ok := byName[n]
 			if !ok {
-				errs = append(errs, fmt.Errorf("millstream.function.definition: unknown function %q; registered functions: %s", n, strings.Join(registered, ", ")))
+				report(fmt.Errorf("millstream.function.definition: unknown function %q; registered functions: %s", n, strings.Join(registered, ", ")))
 				continue
 			}
 			stages = append(stages, h.stage())
@@ -306,17 +320,23 @@ func (a *App) resolve() ([]*unit, error) {
 		}
 		st, err := compose(stages, a.codecs)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("millstream.function.definition: %w", err))
+			report(fmt.Errorf("millstream.function.definition: %w", err))
 			continue
 		}
 		if seen[st.name] {
-			errs = append(errs, fmt.Errorf("millstream.function.definition: %q is bound twice", st.name))
+			report(fmt.Errorf("millstream.function.definition: %q is bound twice", st.name))
 			continue
 		}
 		seen[st.name] = true
 		u, err := a.newUnit(st)
 		if err != nil {
-			errs = append(errs, err)
+			if j, ok := err.(interface{ Unwrap() []error }); ok {
+				for _, e := range j.Unwrap() {
+					report(e)
+				}
+			} else {
+				report(err)
+			}
 			continue
 		}
 		units = append(units, u)
@@ -339,11 +359,11 @@ func (a *App) resolve() ([]*unit, error) {
 	slices.Sort(keys)
 	for _, k := range keys {
 		if !bound[k] {
-			errs = append(errs, fmt.Errorf("millstream.bindings.%s: names no bound function; bound bindings: %s (fix the name, add the function to function.definition, or declare a bridge binding)", k, strings.Join(boundNames, ", ")))
+			report(fmt.Errorf("millstream.bindings.%s: names no bound function; bound bindings: %s (fix the name, add the function to function.definition, or declare a bridge binding)", k, strings.Join(boundNames, ", ")))
 		}
 		if b := a.cfg.Bindings[k].Binder; b != "" {
 			if _, ok := a.binders[b]; !ok {
-				errs = append(errs, fmt.Errorf("millstream.bindings.%s.binder: unknown binder %q; registered binders: %s", k, b, strings.Join(a.binderNames(), ", ")))
+				report(fmt.Errorf("millstream.bindings.%s.binder: unknown binder %q; registered binders: %s", k, b, strings.Join(a.binderNames(), ", ")))
 			}
 		}
 	}

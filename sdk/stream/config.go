@@ -291,10 +291,12 @@ func (c *Config) EnsureDefaults() {
 	}
 }
 
-// Validate checks c on its own: values in range, binder names that exist in
-// Binders when Binders is given, a well-formed function definition. Whether
-// bindings name registered functions is checked by [App.Start], which knows
-// them. Every error names the key and says how to fix it; all problems are
+// Validate checks c on its own: values in range and a well-formed function
+// definition. Whether bindings name registered functions, and whether
+// default-binder and bindings.<binding>.binder name registered binders, is
+// checked by [App.Prepare], which knows them: Binders holds the settings of
+// the binders that have any, not the list of binders (a binder registered
+// with [WithBinder] needs no section). Every error names the key and says how to fix it; all problems are
 // reported, joined.
 func (c *Config) Validate() error {
 	var errs []error
@@ -307,14 +309,6 @@ func (c *Config) Validate() error {
 	if _, err := ParseDefinition(c.FunctionDefinition); err != nil {
 		errs = append(errs, fmt.Errorf("millstream.function.definition: %w", err))
 	}
-	binderNames := make([]string, 0, len(c.Binders))
-	for name := range c.Binders {
-		binderNames = append(binderNames, name)
-	}
-	slices.Sort(binderNames)
-	if _, ok := c.Binders[c.DefaultBinder]; c.DefaultBinder != "" && len(c.Binders) > 0 && !ok {
-		errs = append(errs, fmt.Errorf("millstream.default-binder: unknown binder %q; configured binders: %s", c.DefaultBinder, strings.Join(binderNames, ", ")))
-	}
 	names := make([]string, 0, len(c.Bindings))
 	for name := range c.Bindings {
 		names = append(names, name)
@@ -324,11 +318,6 @@ func (c *Config) Validate() error {
 		p := c.Bindings[name]
 		if err := p.validate("millstream.bindings." + name); err != nil {
 			errs = append(errs, err)
-		}
-		if p.Binder != "" && len(c.Binders) > 0 {
-			if _, ok := c.Binders[p.Binder]; !ok {
-				errs = append(errs, fmt.Errorf("millstream.bindings.%s.binder: unknown binder %q; configured binders: %s", name, p.Binder, strings.Join(binderNames, ", ")))
-			}
 		}
 	}
 	return errors.Join(errs...)
