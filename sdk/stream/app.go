@@ -304,6 +304,9 @@ func (a *App) resolve() ([]*unit, error) {
 		}
 	}
 	var units []*unit
+	// unresolved holds the bindings of functions whose binder could not be
+	// resolved: they exist, the binder error is the one to report.
+	var unresolved []string
 	seen := map[string]bool{}
 	for _, def := range defs {
 		var stages []*stage
@@ -330,6 +333,7 @@ func (a *App) resolve() ([]*unit, error) {
 		seen[st.name] = true
 		u, err := a.newUnit(st)
 		if err != nil {
+			unresolved = append(unresolved, u.bindingNames()...)
 			if j, ok := err.(interface{ Unwrap() []error }); ok {
 				for _, e := range j.Unwrap() {
 					report(e)
@@ -350,6 +354,9 @@ func (a *App) resolve() ([]*unit, error) {
 		}
 	}
 	for _, n := range a.bridgeBindings {
+		bound[n] = true
+	}
+	for _, n := range unresolved {
 		bound[n] = true
 	}
 	var keys []string

@@ -87,3 +87,42 @@ func TestUnknownBinderErrors(t *testing.T) {
 		})
 	}
 }
+
+// When a function's binder cannot be resolved, its bindings still exist: the
+// error names the binder, not "names no bound function".
+func TestUnresolvedBinderReportsOnlyTheCause(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		cfg  stream.Config
+		want string
+	}{
+		{"binding binder", stream.Config{DefaultBinder: "memory", Bindings: map[string]stream.BindingProperties{
+			"uppercase-in-0":  {Binder: "rabbit", Group: "g"},
+			"uppercase-out-0": {Destination: "shouts"},
+		}}, `millstream.bindings.uppercase-in-0.binder: unknown binder "rabbit"; registered binders: kafka, memory`},
+		{"default binder", stream.Config{DefaultBinder: "nats", Bindings: map[string]stream.BindingProperties{
+			"uppercase-in-0": {Group: "g"},
+		}}, `millstream.default-binder: unknown binder "nats"; registered binders: kafka, memory`},
+		{"no default among several", stream.Config{Bindings: map[string]stream.BindingProperties{
+			"uppercase-in-0": {Group: "g"},
+		}}, `millstream.default-binder: several binders are registered (kafka, memory); set default-binder or bindings.uppercase-in-0.binder`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			app := stream.New(tc.cfg, stream.WithBinder("memory", memory.New()), stream.WithBinder("kafka", memory.New()))
+			if err := app.Register(stream.Function("uppercase", uppercase)); err != nil {
+				t.Fatal(err)
+			}
+			err := app.Start(t.Context())
+			if err == nil {
+				app.Stop(t.Context())
+				t.Fatalf("Start() = nil, want an error containing %q", tc.want)
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Start() = %v\nwant an error containing %q", err, tc.want)
+			}
+			if strings.Contains(err.Error(), "names no bound function") {
+				t.Fatalf("Start() = %v\nwant only the binder error, not \"names no bound function\"", err)
+			}
+		})
+	}
+}
