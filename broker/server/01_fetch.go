@@ -30,7 +30,9 @@ import (
 // whole batch so a consumer can make progress past a large batch. When
 // fewer than MinBytes are ready the request waits up to MaxWaitMillis,
 // woken by appends to any partition it asks for (Log.Appended), on its own
-// goroutine so the connection keeps reading. With one node the high
+// goroutine so the connection keeps reading; a fetch in which any partition
+// has an error (unknown, offset out of range) is answered at once, as by
+// Kafka. With one node the high
 // watermark is the log end offset, and without transactions the last
 // stable offset equals it; IsolationLevel is accepted either way.
 
@@ -43,7 +45,7 @@ func (s *Server) handleFetch(_ context.Context, r *Request) (Reply, error) {
 		return respond(resp), nil
 	}
 	resp, bytes := s.fetchOnce(r, nil)
-	if bytes >= int(req.MinBytes) || req.MaxWaitMillis <= 0 || len(req.Topics) == 0 {
+	if bytes >= int(req.MinBytes) || req.MaxWaitMillis <= 0 || len(req.Topics) == 0 || fetchFailed(resp) {
 		return respond(resp), nil
 	}
 	return later(func(ctx context.Context) kmsg.Response {
@@ -76,7 +78,7 @@ func (s *Server) fetchWait(ctx context.Context, r *Request) kmsg.Response {
 				}
 			}()
 		})
-		if bytes >= int(req.MinBytes) {
+		if bytes >= int(req.MinBytes) || fetchFailed(resp) {
 			close(stop)
 			return resp
 		}
@@ -95,6 +97,21 @@ func (s *Server) fetchWait(ctx context.Context, r *Request) kmsg.Response {
 			return resp
 		}
 	}
+}
+
+// fetchFailed reports whether any partition of resp has an error. As in
+// Kafka, such a fetch is answered at once rather than after MaxWaitMillis:
+// the client must learn of a deleted topic or an offset out of range
+// without waiting.
+func fetchFailed(resp *kmsg.FetchResponse) bool {
+	for _, t := range resp.Topics {
+		for _, p := range t.Partitions {
+			if p.ErrorCode != 0 {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // fetchOnce reads what is available now. watch, when set, is called with

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/millstream/millstream/broker/brokertest"
 	"github.com/millstream/millstream/broker/record"
@@ -289,5 +290,60 @@ func TestBatchesCarryTheLeaderEpoch(t *testing.T) {
 				t.Errorf("record at %d has leader epoch %d, want 0", r.Offset, r.LeaderEpoch)
 			}
 		})
+	}
+}
+
+// TestFetchWithAnErrorIsAnsweredAtOnce: as in Kafka, a fetch in which a
+// partition has an error (unknown, offset out of range) does not wait out
+// its max wait for data elsewhere: the client learns of the error now.
+func TestFetchWithAnErrorIsAnsweredAtOnce(t *testing.T) {
+	b := brokertest.Start(t)
+	adm := newAdmin(t, b.Addr())
+	ctx := testCtx(t)
+	if _, err := adm.CreateTopic(ctx, 1, 1, nil, "quiet"); err != nil {
+		t.Fatal(err)
+	}
+	cl := newClient(t, b.Addr())
+	for _, c := range []struct {
+		what      string
+		topic     string
+		partition int32
+		offset    int64
+		want      *kerr.Error
+	}{
+		{"unknown topic", "missing", 0, 0, kerr.UnknownTopicOrPartition},
+		{"unknown partition", "quiet", 5, 0, kerr.UnknownTopicOrPartition},
+		{"offset past the end", "quiet", 0, 10, kerr.OffsetOutOfRange},
+	} {
+		// The quiet partition has no data: without the error the fetch
+		// would wait the full minute.
+		req := fetchReq("quiet", 0, 0, 60000, 1, 1<<20, 1<<20)
+		rt := kmsg.NewFetchRequestTopic()
+		rt.Topic = c.topic
+		rp := kmsg.NewFetchRequestTopicPartition()
+		rp.Partition, rp.FetchOffset, rp.PartitionMaxBytes = c.partition, c.offset, 1<<20
+		rt.Partitions = []kmsg.FetchRequestTopicPartition{rp}
+		if c.topic == "quiet" {
+			req.Topics[0].Partitions = append(req.Topics[0].Partitions, rp)
+		} else {
+			req.Topics = append(req.Topics, rt)
+		}
+		start := time.Now()
+		resp, err := req.RequestWith(ctx, cl)
+		if err != nil {
+			t.Fatalf("%s: %v", c.what, err)
+		}
+		if d := time.Since(start); d > 10*time.Second {
+			t.Errorf("%s: fetch answered after %v, want at once", c.what, d)
+		}
+		var got []*kerr.Error
+		for _, t := range resp.Topics {
+			for _, p := range t.Partitions {
+				got = append(got, kerr.TypedErrorForCode(p.ErrorCode))
+			}
+		}
+		if len(got) != 2 || got[0] != nil || got[1] != c.want {
+			t.Errorf("%s: partition errors %v, want [<nil> %v]", c.what, got, c.want)
+		}
 	}
 }
