@@ -311,3 +311,68 @@ func TestKafkaPythonAdmin(t *testing.T) {
 	same("delete_topic", `[["python-admin",0]]`)
 	same("topics_after_delete", `false`)
 }
+
+// TestRetentionAndOutOfRangeResets lets size-based retention delete old
+// segments, then asks each client for offset 0, which is gone: the broker
+// answers OFFSET_OUT_OF_RANGE and kafka-python, kcat and franz-go each reset
+// to the new log start and read from there.
+func TestRetentionAndOutOfRangeResets(t *testing.T) {
+	kcat := requireKcat(t)
+	requireKafkaPython(t)
+	b := startBroker(t, withArgs("--retention-check-interval", "100ms"))
+	const topic = "retention"
+	createTopic(t, b.Addr(), topic, 1, "segment.bytes", "65536", "retention.bytes", "131072")
+	cl := newClient(t, b.Addr(), kgo.DefaultProduceTopic(topic), kgo.ProducerBatchCompression(kgo.NoCompression()),
+		kgo.ProducerBatchMaxBytes(16<<10))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	recs := make([]*kgo.Record, 2000)
+	for i := range recs {
+		recs[i] = &kgo.Record{Value: fmt.Appendf(make([]byte, 0, 300), "retained-%d-%0280d", i, 0)}
+	}
+	if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	var logStart int64
+	eventually(t, 20*time.Second, "retention deletes old segments", func() error {
+		start, _ := endOffsets(t, cl, topic)
+		if logStart = start[0]; logStart == 0 {
+			return fmt.Errorf("log start offset still 0")
+		}
+		return nil
+	})
+	t.Logf("log start offset after retention: %d", logStart)
+
+	var py struct {
+		First     *int64 `json:"first"`
+		Beginning int64  `json:"beginning"`
+	}
+	runPyFeature(t, &py, "outofrange", b.Addr(), topic)
+	if py.First == nil || *py.First < logStart || py.Beginning < logStart {
+		t.Errorf("kafka-python after seeking to 0: first offset %v, beginning %d; want both at the log start %d or later", deref(py.First), py.Beginning, logStart)
+	}
+
+	out, err := runTool(t, kcatTimeout, nil, kcat, "-b", b.Addr(), "-C", "-t", topic, "-p", "0", "-o", "0", "-c", "1",
+		"-X", "auto.offset.reset=earliest", "-q", "-f", `%o\n`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first, err := strconv.ParseInt(strings.TrimSpace(string(out)), 10, 64); err != nil || first < logStart {
+		t.Errorf("kcat -o 0 read offset %q first, want the log start %d or later", out, logStart)
+	}
+
+	fc := newClient(t, b.Addr(), kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: {0: kgo.NewOffset().At(0)}}),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	for {
+		fs := fc.PollFetches(ctx)
+		if ctx.Err() != nil {
+			t.Fatalf("franz-go read nothing after asking for offset 0: %v", ctx.Err())
+		}
+		if recs := fs.Records(); len(recs) > 0 {
+			if recs[0].Offset < logStart {
+				t.Errorf("franz-go read offset %d first, want the log start %d or later", recs[0].Offset, logStart)
+			}
+			break
+		}
+	}
+}

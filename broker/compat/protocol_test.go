@@ -184,3 +184,97 @@ func TestAcksZeroProduceErrorClosesConnection(t *testing.T) {
 		})
 	}
 }
+
+// TestFetchErrorsAnswerAtOnce asks a long-polling Fetch for partitions it
+// cannot serve: an offset below the log start, past the end, an unknown
+// topic, an unknown partition. Kafka answers such a fetch at once; waiting
+// out MaxWaitMillis stalls every consumer reset (franz-go waits 5 s by
+// default, librdkafka 500 ms). A fetch at the end of the log still waits.
+func TestFetchErrorsAnswerAtOnce(t *testing.T) {
+	b := startBroker(t, withArgs("--auto-create-topics=false"))
+	const topic = "fetch-errors"
+	createTopic(t, b.Addr(), topic, 1)
+	c, err := dialRaw(b.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	produce := kmsg.NewPtrProduceRequest()
+	produce.Version = 7
+	produce.Acks = -1
+	produce.TimeoutMillis = 5000
+	pt := kmsg.NewProduceRequestTopic()
+	pt.Topic = topic
+	for range 2 {
+		pp := kmsg.NewProduceRequestTopicPartition()
+		pp.Records = validBatch()
+		pt.Partitions = []kmsg.ProduceRequestTopicPartition{pp}
+		produce.Topics = []kmsg.ProduceRequestTopic{pt}
+		if _, err := c.roundTrip(produce, 10*time.Second); err != nil {
+			t.Fatal(err)
+		}
+	}
+	del := kmsg.NewPtrDeleteRecordsRequest()
+	del.TimeoutMillis = 5000
+	dt := kmsg.NewDeleteRecordsRequestTopic()
+	dt.Topic = topic
+	dp := kmsg.NewDeleteRecordsRequestTopicPartition()
+	dp.Offset = 1
+	dt.Partitions = append(dt.Partitions, dp)
+	del.Topics = append(del.Topics, dt)
+	if _, err := c.roundTrip(del, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+
+	const maxWait = 3 * time.Second
+	for _, tc := range []struct {
+		name      string
+		topic     string
+		partition int32
+		offset    int64
+		want      error
+		wait      bool
+	}{
+		{"below the log start", topic, 0, 0, kerr.OffsetOutOfRange, false},
+		{"past the end", topic, 0, 100, kerr.OffsetOutOfRange, false},
+		{"unknown topic", "fetch-errors-missing", 0, 0, kerr.UnknownTopicOrPartition, false},
+		{"unknown partition", topic, 3, 0, kerr.UnknownTopicOrPartition, false},
+		{"at the end: waits", topic, 0, 2, nil, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fetch := kmsg.NewPtrFetchRequest()
+			fetch.Version = 11
+			fetch.ReplicaID = -1
+			fetch.MaxWaitMillis = int32(maxWait.Milliseconds())
+			fetch.MinBytes = 1
+			fetch.MaxBytes = 1 << 20
+			fetch.SessionEpoch = -1
+			ft := kmsg.NewFetchRequestTopic()
+			ft.Topic = tc.topic
+			fp := kmsg.NewFetchRequestTopicPartition()
+			fp.Partition = tc.partition
+			fp.FetchOffset = tc.offset
+			fp.PartitionMaxBytes = 1 << 20
+			fp.CurrentLeaderEpoch = -1
+			fp.LogStartOffset = -1
+			ft.Partitions = append(ft.Partitions, fp)
+			fetch.Topics = append(fetch.Topics, ft)
+			start := time.Now()
+			resp, err := c.roundTrip(fetch, 2*maxWait)
+			took := time.Since(start)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := kerr.ErrorForCode(resp.(*kmsg.FetchResponse).Topics[0].Partitions[0].ErrorCode)
+			if got != tc.want {
+				t.Errorf("error = %v, want %v", got, tc.want)
+			}
+			if tc.wait && took < maxWait-100*time.Millisecond {
+				t.Errorf("answered after %v, want the %v long-poll", took, maxWait)
+			}
+			if !tc.wait && took > maxWait/2 {
+				t.Errorf("answered after %v, want at once (Kafka does not long-poll a fetch that failed)", took)
+			}
+		})
+	}
+}

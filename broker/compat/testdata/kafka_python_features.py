@@ -11,6 +11,8 @@ Scenarios (each prints one JSON object on stdout):
   smallfetch     read TOPIC partition 0 with 1 KiB fetch limits
   sizes          produce a 900 KiB and a 2 MiB value (the broker's default
                  max.message.bytes is 1 MiB) and report what happened
+  outofrange     seek partition 0 of TOPIC to offset 0, below its log start:
+                 the consumer must reset to the earliest offset and read on
   admin          the KafkaAdminClient calls: topic configs (describe, alter),
                  broker configs, create_partitions, consumer group listing,
                  description, offsets and deletion, delete_topics
@@ -92,6 +94,23 @@ def sizes(bootstrap, topic):
     got = consume_all(bootstrap, topic, 1, max_partition_fetch_bytes=1 << 20)
     out["consumed"] = [{"offset": m.offset, "size": len(m.value)} for m in got]
     return out
+
+
+def outofrange(bootstrap, topic):
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None,
+                             enable_auto_commit=False, auto_offset_reset="earliest")
+    tp = TopicPartition(topic, 0)
+    consumer.assign([tp])
+    consumer.seek(tp, 0)
+    first = None
+    deadline = time.time() + 30
+    while first is None and time.time() < deadline:
+        for _, msgs in consumer.poll(timeout_ms=500).items():
+            if msgs and first is None:
+                first = msgs[0].offset
+    beginning = consumer.beginning_offsets([tp])[tp]
+    consumer.close()
+    return {"first": first, "beginning": beginning}
 
 
 def step(out, name, fn):
@@ -183,6 +202,8 @@ def main():
         result = smallfetch(bootstrap, topic, int(sys.argv[4]))
     elif scenario == "sizes":
         result = sizes(bootstrap, topic)
+    elif scenario == "outofrange":
+        result = outofrange(bootstrap, topic)
     elif scenario == "admin":
         result = admin_calls(bootstrap, topic)
     else:
