@@ -13,6 +13,9 @@ import (
 // anonymous queue died with the connection) and that messages flow again to
 // a group and to an anonymous subscription.
 func TestReconnect(t *testing.T) {
+	if raceDetector {
+		t.Skip("watermill-amqp v3 has a data race on reconnect (ThreeDotsLabs/watermill#693); run without -race")
+	}
 	b := newBinder(t)
 	d := dest()
 	_, group := members(t, b, subscription(d, "g"), 1)

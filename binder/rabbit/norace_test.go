@@ -1,0 +1,5 @@
+//go:build !race
+
+package rabbit_test
+
+const raceDetector = false
