@@ -46,8 +46,10 @@ type pyResult struct {
 		Offset    int64 `json:"offset"`
 		Timestamp int64 `json:"timestamp"`
 	}
-	Consumed   []pyRecordOut    `json:"consumed"`
-	EndOffsets map[string]int64 `json:"end_offsets"`
+	Consumed           []pyRecordOut    `json:"consumed"`
+	EndOffsets         map[string]int64 `json:"end_offsets"`
+	ConsumerTopics     []string         `json:"consumer_topics"`
+	ConsumerPartitions []int32          `json:"consumer_partitions"`
 }
 
 // pyRecords makes records with binary keys and values, null keys, null and
@@ -137,6 +139,10 @@ func TestKafkaPythonAdminProduceConsume(t *testing.T) {
 				t.Errorf("describe_topics partition %d = [partition leader error] %v", i, p)
 			}
 		}
+	}
+
+	if !slices.Contains(res.ConsumerTopics, topic) || !slices.Equal(res.ConsumerPartitions, []int32{0, 1, 2}) {
+		t.Errorf("KafkaConsumer.topics() = %v, partitions_for_topic = %v; want %s with partitions [0 1 2]", res.ConsumerTopics, res.ConsumerPartitions, topic)
 	}
 
 	// Producer acks: one per record, offsets contiguous per partition.

@@ -82,6 +82,9 @@ def main():
                     "headers": [[k, b64(v)] for (k, v) in m.headers],
                 })
     out["end_offsets"] = {str(tp.partition): o for tp, o in consumer.end_offsets(tps).items()}
+    # Metadata for all topics (kafka-python's consumer asks with v0/v1).
+    out["consumer_topics"] = sorted(consumer.topics())
+    out["consumer_partitions"] = sorted(consumer.partitions_for_topic(topic) or [])
     consumer.close()
     out["consumed"] = consumed
     json.dump(out, sys.stdout)
