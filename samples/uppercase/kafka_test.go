@@ -34,7 +34,9 @@ func TestUppercaseOnKafkaWithKcat(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		if err := app.Stop(context.Background()); err != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := app.Stop(ctx); err != nil {
 			t.Errorf("stop: %v", err)
 		}
 	})

@@ -8,6 +8,7 @@
 //	MILLSTREAM_BINDERS_KAFKA_BROKERS=host:9092 uppercase
 //	MILLSTREAM_BINDERS_KAFKA_BROKERS=embedded uppercase   # the bundled broker, in process
 //	MILLSTREAM_DEFAULT_BINDER=memory uppercase            # in memory
+//	MILLSTREAM_DEFAULT_BINDER=rabbit MILLSTREAM_BINDERS_RABBIT_URL=amqp://guest:guest@localhost:5672/ uppercase
 //
 // It reads millstream.yaml from the working directory (MILLSTREAM_CONFIG
 // names another file).
@@ -22,6 +23,7 @@ import (
 
 	"github.com/millstream/millstream/binder/kafka"
 	"github.com/millstream/millstream/binder/memory"
+	"github.com/millstream/millstream/binder/rabbit"
 	"github.com/millstream/millstream/sdk/streamfx"
 )
 
@@ -39,9 +41,25 @@ func main() {
 func application(opts ...fx.Option) fx.Option {
 	return fx.Options(
 		streamfx.Module,
-		memory.Module,
-		kafka.Module,
+		binderModules(),
 		streamfx.Function("uppercase", uppercase),
 		fx.Options(opts...),
 	)
+}
+
+// binderModules registers the memory and Kafka binders, which connect
+// only when used, and the RabbitMQ binder when the configuration names it:
+// rabbit.Module connects as the application is built, so registering it
+// unused would need a RabbitMQ server anyway.
+func binderModules() fx.Option {
+	mods := []fx.Option{memory.Module, kafka.Module}
+	loaded, err := streamfx.Loader{Functions: []string{"uppercase"}}.Load()
+	if err != nil {
+		// streamfx.Module loads the configuration again and reports the error.
+		return fx.Options(mods...)
+	}
+	if _, ok := loaded.Config.Binders[rabbit.Name]; ok || loaded.Config.DefaultBinder == rabbit.Name {
+		mods = append(mods, rabbit.Module)
+	}
+	return fx.Options(mods...)
 }
