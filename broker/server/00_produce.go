@@ -134,19 +134,11 @@ func (s *Server) produceTo(topic string, index int32, records []byte) (storage.A
 		// The CRC does not cover it.
 		record.SetPartitionLeaderEpoch(b, leaderEpoch)
 	}
-	var first storage.AppendResult
-	for i, b := range batches {
-		res, err := s.appendChecked(p, b) // idempotence checks: 22_init_producer_id.go
-		if err != nil {
-			return storage.AppendResult{}, nil, err
-		}
-		if i == 0 {
-			first = res
-		}
-		first.LastOffset = res.LastOffset
-		first.LogStartOffset = res.LogStartOffset
+	res, err := s.appendChecked(p, batches) // idempotence checks: 22_init_producer_id.go
+	if err != nil {
+		return storage.AppendResult{}, nil, err
 	}
-	return first, p, nil
+	return res, p, nil
 }
 
 // batchErr maps a record validation error to its Kafka code.

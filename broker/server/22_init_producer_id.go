@@ -7,6 +7,7 @@ import (
 
 	"github.com/millstream/millstream/broker/record"
 	"github.com/millstream/millstream/broker/storage"
+	"github.com/millstream/millstream/broker/txn"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -33,12 +34,15 @@ func (s *Server) handleInitProducerID(_ context.Context, r *Request) (Reply, err
 	}), nil
 }
 
-// appendChecked appends one validated batch to p with the idempotence
-// checks of package txn: a retry of a batch already in the log is not
-// written again and gets the original offsets; a sequence gap, a stale
-// epoch or an unknown producer are refused with their Kafka errors.
-// Batches without a producer id are appended as they are.
-func (s *Server) appendChecked(p *partition, b []byte) (storage.AppendResult, error) {
+// appendChecked appends the validated batches of one produce to p with
+// the idempotence checks of package txn: a retry of a batch already in the
+// log is not written again and gets the original offsets; a sequence gap,
+// a stale epoch or an unknown producer are refused with their Kafka
+// errors. Batches without a producer id are appended as they are. As in
+// Kafka, every batch is checked before the first is appended, so a refused
+// one leaves the others unwritten. It returns the result of the first
+// batch with LastOffset and LogStartOffset of the last.
+func (s *Server) appendChecked(p *partition, batches [][]byte) (storage.AppendResult, error) {
 	mu := s.partitionAppendLock(p.log)
 	mu.Lock()
 	defer mu.Unlock()
@@ -46,17 +50,38 @@ func (s *Server) appendChecked(p *partition, b []byte) (storage.AppendResult, er
 	if err != nil {
 		return storage.AppendResult{}, storageErr(err)
 	}
-	h, err := record.ParseHeader(b)
-	if err != nil {
-		return storage.AppendResult{}, batchErr(err)
+	hs := make([]record.Header, len(batches))
+	for i, b := range batches {
+		if hs[i], err = record.ParseHeader(b); err != nil {
+			return storage.AppendResult{}, batchErr(err)
+		}
 	}
+	if len(batches) > 1 {
+		if err := st.CheckBatches(hs); err != nil {
+			return storage.AppendResult{}, producerErr(err)
+		}
+	}
+	var first storage.AppendResult
+	for i, b := range batches {
+		res, err := s.appendOne(p, st, hs[i], b)
+		if err != nil {
+			return storage.AppendResult{}, err
+		}
+		if i == 0 {
+			first = res
+		}
+		first.LastOffset = res.LastOffset
+		first.LogStartOffset = res.LogStartOffset
+	}
+	return first, nil
+}
+
+// appendOne checks and appends one batch with header h; the caller holds
+// the partition's append lock.
+func (s *Server) appendOne(p *partition, st *txn.PartitionState, h record.Header, b []byte) (storage.AppendResult, error) {
 	dupBase, dup, err := st.Check(h)
 	if err != nil {
-		var ke *kerr.Error
-		if errors.As(err, &ke) {
-			return storage.AppendResult{}, &codedError{ke, err.Error()}
-		}
-		return storage.AppendResult{}, err
+		return storage.AppendResult{}, producerErr(err)
 	}
 	if dup {
 		s.log.Debug("duplicate batch not appended", "topic", p.topic, "partition", p.index,
@@ -78,6 +103,15 @@ func (s *Server) appendChecked(p *partition, b []byte) (storage.AppendResult, er
 		st.Update(stored, res.BaseOffset)
 	}
 	return res, nil
+}
+
+// producerErr gives an idempotence check's error its Kafka code.
+func producerErr(err error) error {
+	var ke *kerr.Error
+	if errors.As(err, &ke) {
+		return &codedError{ke, err.Error()}
+	}
+	return err
 }
 
 // partitionAppendLock returns the lock that orders the appends to l.

@@ -128,3 +128,47 @@ func TestIdempotentProduceDeduplicatesRetries(t *testing.T) {
 		t.Fatalf("producer id after restart %d, want a new one above %d", next, pid)
 	}
 }
+
+// TestProduceOfSeveralBatchesIsAllOrNothing: a produce carrying two
+// batches for one partition, the second out of sequence, is refused as a
+// whole, as in Kafka: the first batch is not written either, so the
+// client's retry of the request cannot duplicate it.
+func TestProduceOfSeveralBatchesIsAllOrNothing(t *testing.T) {
+	b := brokertest.Start(t)
+	adm := newAdmin(t, b.Addr())
+	ctx := testCtx(t)
+	if _, err := adm.CreateTopic(ctx, 1, 1, nil, "pair"); err != nil {
+		t.Fatal(err)
+	}
+	cl := newClient(t, b.Addr())
+	pid := initProducerID(t, cl)
+	batch := func(seq int32) []byte {
+		out, err := (&record.Batch{PartitionLeaderEpoch: -1, ProducerID: pid, BaseSequence: seq,
+			Records: []record.Record{{Timestamp: time.Now().UnixMilli(), Value: []byte{byte(seq)}}}}).AppendTo(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	c := dialRaw(t, b.Addr())
+	if err := produceRaw(t, c, 1, "pair", 0, append(batch(0), batch(5)...)); !errors.Is(err, kerr.OutOfOrderSequenceNumber) {
+		t.Fatalf("produce of seq 0 and seq 5 = %v, want OUT_OF_ORDER_SEQUENCE_NUMBER", err)
+	}
+	ends, err := adm.ListEndOffsets(ctx, "pair")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e, _ := ends.Lookup("pair", 0); e.Offset != 0 {
+		t.Fatalf("log end after the refused produce = %d, want 0 (nothing written)", e.Offset)
+	}
+	// In order, both are written.
+	if err := produceRaw(t, c, 2, "pair", 0, append(batch(0), batch(1)...)); err != nil {
+		t.Fatalf("produce of seq 0 and 1: %v", err)
+	}
+	if ends, err = adm.ListEndOffsets(ctx, "pair"); err != nil {
+		t.Fatal(err)
+	}
+	if e, _ := ends.Lookup("pair", 0); e.Offset != 2 {
+		t.Fatalf("log end after seq 0 and 1 = %d, want 2", e.Offset)
+	}
+}

@@ -115,6 +115,36 @@ func (s *PartitionState) Check(h record.Header) (dupBase int64, dup bool, err er
 	return 0, false, nil
 }
 
+// CheckBatches checks the batches hs of one produce to the partition as
+// if each accepted one were appended after the one before, and returns the
+// first error Check would give, without changing s. The produce path calls
+// it before appending a request's batches, so that a refused batch leaves
+// the earlier ones of the same request unwritten, as in Kafka.
+func (s *PartitionState) CheckBatches(hs []record.Header) error {
+	sim := NewPartitionState()
+	s.mu.Lock()
+	for _, h := range hs {
+		if p := s.producers[h.ProducerID]; p != nil && sim.producers[h.ProducerID] == nil {
+			cp := *p
+			cp.batches = slices.Clone(p.batches)
+			sim.producers[h.ProducerID] = &cp
+		}
+	}
+	s.mu.Unlock()
+	var next int64
+	for _, h := range hs {
+		_, dup, err := sim.Check(h)
+		if err != nil {
+			return err
+		}
+		if !dup {
+			sim.Update(h, next)
+			next += int64(h.LastOffsetDelta) + 1
+		}
+	}
+	return nil
+}
+
 // Update records that the batch with header h was appended at baseOffset.
 // Call it after every successful append, including batches without a
 // producer id (so that NextOffset stays current), in log order.

@@ -213,3 +213,38 @@ func FuzzUnmarshalSnapshot(f *testing.F) {
 		}
 	})
 }
+
+// TestCheckBatches: the batches of one produce are checked as a sequence
+// (each accepted one counted before the next), and the state is left as
+// it was.
+func TestCheckBatches(t *testing.T) {
+	s := txn.NewPartitionState()
+	var end int64
+	if _, err := appendTo(s, &end, hdr(1, 0, 0, 3)); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		what string
+		hs   []record.Header
+		want error
+	}{
+		{"two in order", []record.Header{hdr(1, 0, 3, 2), hdr(1, 0, 5, 1)}, nil},
+		{"a retry, then the next", []record.Header{hdr(1, 0, 0, 3), hdr(1, 0, 3, 1)}, nil},
+		{"a gap after the first", []record.Header{hdr(1, 0, 3, 2), hdr(1, 0, 9, 1)}, kerr.OutOfOrderSequenceNumber},
+		{"the same batch twice", []record.Header{hdr(1, 0, 3, 1), hdr(1, 0, 3, 1)}, nil},
+		{"a new producer, then a stale epoch", []record.Header{hdr(2, 3, 0, 1), hdr(2, 2, 1, 1)}, kerr.InvalidProducerEpoch},
+		{"no producer ids", []record.Header{hdr(-1, -1, -1, 4), hdr(-1, -1, -1, 4)}, nil},
+	} {
+		if err := s.CheckBatches(c.hs); !errors.Is(err, c.want) || (c.want == nil && err != nil) {
+			t.Errorf("CheckBatches(%s) = %v, want %v", c.what, err, c.want)
+		}
+	}
+	// Nothing was recorded: the state still expects sequence 3 of
+	// producer 1 and knows no producer 2.
+	if _, dup, err := s.Check(hdr(1, 0, 3, 1)); err != nil || dup {
+		t.Fatalf("Check(seq 3) after CheckBatches = dup %v, %v; want accepted", dup, err)
+	}
+	if n := s.Producers(); n != 1 {
+		t.Fatalf("Producers() after CheckBatches = %d, want 1", n)
+	}
+}
