@@ -18,6 +18,10 @@
 //	base, err := log.Append(batch)
 //	st.Update(hdr, base)               // after a successful append
 //
+// A produce carrying several batches for the partition is first checked
+// as a whole with [PartitionState.CheckBatches], so that a refused batch
+// leaves the earlier ones of the request unwritten, as in Kafka.
+//
 // Rules, as in Kafka:
 //
 //	| situation                                          | result                         |
