@@ -297,3 +297,58 @@ func checkKcatRecords(t testing.TB, got []kcatRecord, want []lineRecord, before,
 		lastIndex[r.Partition] = i
 	}
 }
+
+// TestKcatManyPartitions produces keyed lines over a 256-partition topic and
+// reads them back: librdkafka's Fetch then names every partition in one
+// request, and kcat -L must list them all.
+func TestKcatManyPartitions(t *testing.T) {
+	kcat := requireKcat(t)
+	b := startBroker(t)
+	const (
+		topic      = "many-partitions"
+		partitions = 256
+		lines      = 4096
+	)
+	createTopic(t, b.Addr(), topic, partitions)
+	var in bytes.Buffer
+	for i := range lines {
+		fmt.Fprintf(&in, "key-%d:value-%d\n", i, i)
+	}
+	if _, err := runTool(t, kcatTimeout, in.Bytes(), kcat, "-b", b.Addr(), "-P", "-t", topic, "-K", ":"); err != nil {
+		t.Fatal(err)
+	}
+	got := kcatConsume(t, kcat, b.Addr(), topic)
+	if len(got) != lines {
+		t.Fatalf("kcat read %d records, want %d", len(got), lines)
+	}
+	seen := make([]bool, lines)
+	used := map[int32]bool{}
+	next := map[int32]int64{}
+	for _, r := range got {
+		var i int
+		if _, err := fmt.Sscanf(string(r.Value), "value-%d", &i); err != nil || i < 0 || i >= lines || seen[i] || string(r.Key) != fmt.Sprintf("key-%d", i) {
+			t.Fatalf("partition %d offset %d: key %q value %q: not a produced record, or read twice", r.Partition, r.Offset, r.Key, r.Value)
+		}
+		seen[i] = true
+		if r.Offset != next[r.Partition] {
+			t.Fatalf("partition %d: offset %d, want %d", r.Partition, r.Offset, next[r.Partition])
+		}
+		next[r.Partition]++
+		used[r.Partition] = true
+	}
+	if len(used) < partitions/2 {
+		t.Errorf("records landed in %d of %d partitions; the keyed partitioner should spread them", len(used), partitions)
+	}
+
+	out, err := runTool(t, kcatTimeout, nil, kcat, "-b", b.Addr(), "-L", "-J", "-t", topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var md kcatMetadata
+	if err := json.Unmarshal(out, &md); err != nil {
+		t.Fatalf("kcat -L -J: %v", err)
+	}
+	if len(md.Topics) != 1 || len(md.Topics[0].Partitions) != partitions {
+		t.Fatalf("kcat -L -t %s lists %d topics, want one with %d partitions", topic, len(md.Topics), partitions)
+	}
+}
