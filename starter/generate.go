@@ -65,8 +65,11 @@ var (
 // Validate checks o and says how to fix what is wrong.
 func (o Options) Validate() error {
 	var errs []error
-	if !nameRE.MatchString(o.Name) {
+	switch {
+	case !nameRE.MatchString(o.Name):
 		errs = append(errs, fmt.Errorf("name %q: use lower-case letters, digits and single hyphens, starting with a letter (for example order-audit)", o.Name))
+	case o.Module == "" && windowsReserved(o.Name):
+		errs = append(errs, fmt.Errorf("name %q is a reserved file name on Windows, which Go refuses as a module path; choose another name or pass --module", o.Name))
 	}
 	if o.Binder != "" && !slices.Contains(binders, o.Binder) {
 		errs = append(errs, fmt.Errorf("--binder %q: use one of %s", o.Binder, strings.Join(binders, ", ")))
@@ -83,6 +86,19 @@ func (o Options) Validate() error {
 		errs = append(errs, fmt.Errorf("--millstream-path %s: no go.mod of module %s there; name the root of a Millstream checkout", o.MillstreamPath, millstreamModule))
 	}
 	return errors.Join(errs...)
+}
+
+// windowsReserved reports whether name is a device name that Go refuses
+// as a module path element.
+func windowsReserved(name string) bool {
+	switch name {
+	case "con", "prn", "aux", "nul":
+		return true
+	}
+	if len(name) == 4 && (strings.HasPrefix(name, "com") || strings.HasPrefix(name, "lpt")) && name[3] >= '1' && name[3] <= '9' {
+		return true
+	}
+	return false
 }
 
 // Project is what the templates see.
