@@ -23,7 +23,7 @@ func BenchmarkPublishConsume(b *testing.B) {
 			name += "/transient"
 		}
 		b.Run(name, func(b *testing.B) {
-			c.URL = server.URL
+			c.URL = broker(b).URL
 			bd, err := rabbit.New(context.Background(), c)
 			if err != nil {
 				b.Fatal(err)

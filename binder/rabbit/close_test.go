@@ -53,7 +53,7 @@ func TestAckAfterCloseCounts(t *testing.T) {
 // TestCloseTimeoutRequeues: a message still unsettled at close-timeout goes
 // back to the queue, and the group gets it again.
 func TestCloseTimeoutRequeues(t *testing.T) {
-	b, err := rabbit.New(t.Context(), rabbit.Config{URL: server.URL, CloseTimeout: 200 * time.Millisecond})
+	b, err := rabbit.New(t.Context(), rabbit.Config{URL: broker(t).URL, CloseTimeout: 200 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -30,7 +30,7 @@ func TestModule(t *testing.T) {
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	t.Setenv("MILLSTREAM_BINDERS_RABBIT_URL", server.URL)
+	t.Setenv("MILLSTREAM_BINDERS_RABBIT_URL", broker(t).URL)
 	got := make(chan string, 1)
 	var bridge *streamfx.Bridge
 	app := fx.New(fx.NopLogger, streamfx.Module, rabbit.Module,

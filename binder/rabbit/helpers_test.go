@@ -82,9 +82,9 @@ func receive(t testing.TB, ch <-chan *message.Message) *message.Message {
 // what the binder put on the broker.
 func rawChannel(t testing.TB) *amqp.Channel {
 	t.Helper()
-	conn, err := amqp.Dial(server.URL)
+	conn, err := amqp.Dial(broker(t).URL)
 	if err != nil {
-		t.Fatalf("dial %s: %v", server.URL, err)
+		t.Fatalf("dial %s: %v", broker(t).URL, err)
 	}
 	t.Cleanup(func() { conn.Close() })
 	ch, err := conn.Channel()

@@ -2,8 +2,8 @@ package rabbit_test
 
 import (
 	"context"
-	"fmt"
 	"os"
+	"sync"
 	"testing"
 	"time"
 
@@ -11,30 +11,43 @@ import (
 	"github.com/millstream/millstream/binder/rabbit/rabbittest"
 )
 
-// server is the package's private rabbitmq-server, started by TestMain.
-var server *rabbittest.Server
+// The package's one private rabbitmq-server, started by the first test that
+// needs it and stopped by TestMain. Lazily, so that fuzz workers and tests
+// that need no broker start none.
+var (
+	serverOnce sync.Once
+	server     *rabbittest.Server
+	serverErr  error
+)
 
 func TestMain(m *testing.M) {
-	var err error
-	server, err = rabbittest.Start()
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "binder/rabbit tests need rabbitmq-server: %v\n", err)
-		os.Exit(1)
-	}
 	code := m.Run()
-	server.Stop()
+	if server != nil {
+		server.Stop()
+	}
 	os.Exit(code)
+}
+
+// broker returns the test server, starting it if needed.
+func broker(t testing.TB) *rabbittest.Server {
+	t.Helper()
+	serverOnce.Do(func() { server, serverErr = rabbittest.Start() })
+	if serverErr != nil {
+		t.Fatalf("binder/rabbit tests need rabbitmq-server: %v", serverErr)
+	}
+	return server
 }
 
 // newBinder connects a binder to the test server; it is closed when the
 // test ends (closing twice is fine).
 func newBinder(t testing.TB) *rabbit.Binder {
 	t.Helper()
+	url := broker(t).URL
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	b, err := rabbit.New(ctx, rabbit.Config{URL: server.URL, CloseTimeout: 2 * time.Second, ReconnectWait: 15 * time.Second})
+	b, err := rabbit.New(ctx, rabbit.Config{URL: url, CloseTimeout: 2 * time.Second, ReconnectWait: 15 * time.Second})
 	if err != nil {
-		t.Fatalf("rabbit.New(%s): %v", server.URL, err)
+		t.Fatalf("rabbit.New(%s): %v", url, err)
 	}
 	t.Cleanup(func() { b.Close() })
 	return b

@@ -31,7 +31,7 @@ func TestReconnect(t *testing.T) {
 		t.Fatalf("Health before: %v", err)
 	}
 
-	if err := server.CloseAllConnections(t.Context()); err != nil {
+	if err := broker(t).CloseAllConnections(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 
