@@ -15,6 +15,23 @@
 // packages kcat and python3-kafka; `make test` installs them) and fail with
 // the name of the missing package otherwise.
 //
+// # What is covered
+//
+//   - kcat: metadata, produce and consume byte for byte in every codec,
+//     offsets (s@TS, -N, after DeleteRecords), -G groups with franz-go,
+//     static membership, the idempotent producer through a cutting proxy.
+//   - kafka-python: admin calls, producer and consumer byte for byte,
+//     LogAppendTime, offsets_for_times, fetch limits, size limits, groups
+//     that grow, shrink, lose a member and survive a broker kill.
+//   - franz-go against kcat and kafka-python, both directions.
+//   - Crashes: SIGKILL while producing (acks=all, acks=1, every fsync
+//     policy, idempotent), right after metadata changes, and group offsets.
+//   - Hostile clients: oversized and malformed frames, random bytes,
+//     pipelined requests, failed fetches and acks=0 produces.
+//
+// A test that documents a broker bug not fixed yet starts with
+// t.Skip("KNOWN BROKER BUG: ..."); remove the Skip with the fix.
+//
 // # Testing another broker
 //
 // By default the tests build broker/cmd/millstream once and run

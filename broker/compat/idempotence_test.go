@@ -141,6 +141,9 @@ func TestIdempotentProducerThroughCuttingProxy(t *testing.T) {
 // every connection kcat makes goes through it. kcat must deliver every line,
 // and the partition must hold each exactly once, in order.
 func TestKcatIdempotentProducerThroughCuttingProxy(t *testing.T) {
+	if testing.Short() {
+		t.Skip("librdkafka reconnects after every cut; runs without -short")
+	}
 	kcat := requireKcat(t)
 	const (
 		topic = "kcat-idempotent"
