@@ -9,8 +9,8 @@
 //	node name                msNNNNNN@localhost (random)
 //	AMQP listener            127.0.0.1:<random free port>
 //	distribution port        <random free port>
-//	epmd                     its own, on a random port (ERL_EPMD_PORT),
-//	                         killed on Stop
+//	epmd                     its own, on a random port (ERL_EPMD_PORT), a
+//	                         child of the test process, killed on Stop
 //	HOME, Erlang cookie      <temp dir>/home
 //	data, logs, config       <temp dir>/mnesia, /log, /rabbitmq.conf
 //	plugins                  none (no management plugin)
@@ -65,6 +65,8 @@ type Server struct {
 
 	bin      string
 	epmdPort int
+	epmd     *exec.Cmd
+	epmdDone chan struct{}
 	cmd      *exec.Cmd
 	exited   chan struct{}
 	stopOnce sync.Once
@@ -118,6 +120,10 @@ func Start() (*Server, error) {
 			return nil, fmt.Errorf("rabbittest: %w", err)
 		}
 	}
+	if err := s.startEPMD(); err != nil {
+		s.Stop()
+		return nil, err
+	}
 	cmd := exec.Command(filepath.Join(bin, "rabbitmq-server"))
 	cmd.Dir = dir
 	cmd.Env = append(s.baseEnv(),
@@ -134,16 +140,16 @@ func Start() (*Server, error) {
 	)
 	logFile, err := os.Create(filepath.Join(dir, "server.out"))
 	if err != nil {
-		os.RemoveAll(dir)
+		s.Stop()
 		return nil, fmt.Errorf("rabbittest: %w", err)
 	}
 	defer logFile.Close()
-	// A file, not a pipe: epmd inherits the descriptors and outlives the
-	// node, and Wait would wait for a pipe to close.
+	// A file, not a pipe: Wait would also wait for every process that
+	// inherited a pipe to close it.
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	dieWithParent(cmd)
 	if err := cmd.Start(); err != nil {
-		os.RemoveAll(dir)
+		s.Stop()
 		return nil, fmt.Errorf("rabbittest: start rabbitmq-server: %w", err)
 	}
 	s.cmd = cmd
@@ -232,19 +238,51 @@ func (s *Server) Stop() {
 				}
 			}
 		}
-		// epmd refuses to stop while the node is still registered, which
-		// lasts a moment after the node exited.
-		for range 50 {
-			epmd := exec.CommandContext(ctx, "epmd", "-port", strconv.Itoa(s.epmdPort), "-kill")
-			epmd.Env = s.baseEnv()
-			out, err := epmd.CombinedOutput()
-			if err != nil || !strings.Contains(string(out), "living nodes") {
-				break // killed, or no epmd at all
-			}
-			time.Sleep(100 * time.Millisecond)
+		if s.epmd != nil {
+			s.epmd.Process.Kill()
+			<-s.epmdDone
 		}
 		os.RemoveAll(s.Dir)
 	})
+}
+
+// startEPMD starts the node's own epmd, in the foreground as a child of
+// the test process (dying with it), so that the node does not start a
+// daemon that would outlive the tests.
+func (s *Server) startEPMD() error {
+	path, err := exec.LookPath("epmd")
+	if err != nil {
+		matches, _ := filepath.Glob("/usr/lib/erlang/erts-*/bin/epmd")
+		if len(matches) == 0 {
+			return fmt.Errorf("rabbittest: epmd (part of Erlang) not found: %w", err)
+		}
+		path = matches[0]
+	}
+	cmd := exec.Command(path, "-port", strconv.Itoa(s.epmdPort), "-address", "127.0.0.1")
+	cmd.Env = s.baseEnv()
+	dieWithParent(cmd)
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("rabbittest: start epmd: %w", err)
+	}
+	s.epmd, s.epmdDone = cmd, make(chan struct{})
+	go func() { cmd.Wait(); close(s.epmdDone) }()
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(s.epmdPort))
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			c.Close()
+			return nil
+		}
+		select {
+		case <-s.epmdDone:
+			return fmt.Errorf("rabbittest: epmd on %s exited at start", addr)
+		case <-time.After(20 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("rabbittest: epmd does not listen on %s: %w", addr, err)
+		}
+	}
 }
 
 // freePorts returns n distinct free TCP ports on 127.0.0.1.
