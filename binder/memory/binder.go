@@ -107,7 +107,7 @@ func (b *Binder) Subscriber(_ context.Context, s stream.Subscription) (message.S
 	if err != nil {
 		return nil, err
 	}
-	sub := &subscriber{b: b, t: t, s: s}
+	sub := &subscriber{b: b, t: t, s: s, pause: &pauseState{}}
 	sub.ctx, sub.cancel = context.WithCancel(context.Background())
 	sub.g = t.join(s)
 	return sub, nil

@@ -16,6 +16,8 @@
 //     concurrency of its consumers) partitions. A message goes to the
 //     partition the SDK chose (cloudevent.MetadataPartition), else to the
 //     partition of its key, else round robin.
+//   - Subscribers implement [stream.Pauser]: a paused subscriber's members
+//     take no new message and keep their partitions (no reassignment).
 //   - Each partition keeps the last Retention messages (default 1,048,576);
 //     a new group with start-offset earliest reads what is kept.
 //

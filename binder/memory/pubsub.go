@@ -58,6 +58,8 @@ type subscriber struct {
 
 	ctx    context.Context // cancelled by Close
 	cancel context.CancelFunc
+	// pause is shared by this subscriber's members.
+	pause *pauseState
 
 	// mu guards closed; wg counts this subscriber's members.
 	mu     sync.Mutex
@@ -77,7 +79,7 @@ func (s *subscriber) Subscribe(ctx context.Context, topic string) (<-chan *messa
 	if topic != s.s.Destination {
 		return nil, &topicError{want: s.s.Destination, got: topic}
 	}
-	m := &member{}
+	m := &member{pause: s.pause}
 	if parts := s.s.Partitions; parts != nil {
 		m.allowed = func(part int) bool { return slices.Contains(parts, part) }
 	} else if p := s.s.Properties; p.Partitioned && p.InstanceCount > 1 {
@@ -130,7 +132,9 @@ func (s *subscriber) deliver(ctx context.Context, m *member, out chan<- *message
 		msg.SetContext(msgCtx)
 		select {
 		case out <- msg:
+			s.t.handed(m)
 		case <-ctx.Done():
+			s.t.handed(m)
 			cancel()
 			s.t.settle(s.g, p, off, false)
 			return
@@ -170,6 +174,34 @@ func (s *subscriber) verdict(ctx context.Context, msg *message.Message) bool {
 	case <-timer.C:
 		return false
 	}
+}
+
+var _ stream.Pauser = (*subscriber)(nil)
+
+// Pause implements [stream.Pauser]: this subscriber's members stop taking
+// messages, keeping their partitions. It returns once no member has a
+// message on its way to its channel; messages handed out before are settled
+// as usual.
+func (s *subscriber) Pause(ctx context.Context) error {
+	s.mu.Lock()
+	closed := s.closed
+	s.mu.Unlock()
+	if closed {
+		return ErrClosed
+	}
+	return s.t.pause(ctx, s.g, s.pause)
+}
+
+// Resume implements [stream.Pauser].
+func (s *subscriber) Resume(context.Context) error {
+	s.mu.Lock()
+	closed := s.closed
+	s.mu.Unlock()
+	if closed {
+		return ErrClosed
+	}
+	s.t.resume(s.pause)
+	return nil
 }
 
 // Close ends every member, each after its message in hand is acked or

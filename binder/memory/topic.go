@@ -1,6 +1,7 @@
 package memory
 
 import (
+	"context"
 	"maps"
 	"slices"
 	"strconv"
@@ -60,7 +61,15 @@ type member struct {
 	// allowed is nil, or the partitions this member may read (a
 	// partitioned instance).
 	allowed func(p int) bool
+	// pause is shared by the members of one subscriber.
+	pause *pauseState
+	// handing (guarded by topic.mu) is set while a picked message is on its
+	// way to the member's channel.
+	handing bool
 }
+
+// pauseState is the paused flag of one subscriber; topic.mu guards it.
+type pauseState struct{ paused bool }
 
 func newTopic(name string, retention int) *topic {
 	return &topic{name: name, retention: retention, groups: make(map[string]*group)}
@@ -179,6 +188,9 @@ func (t *topic) pick(g *group, m *member, start int) (p int, off int64, s stored
 		return 0, 0, stored{}, false, nil, true
 	}
 	n := len(t.parts)
+	if m.pause.paused {
+		n = 0 // a paused member takes nothing
+	}
 	for i := range n {
 		p := (start + i) % n
 		if g.busy[p] || g.ownerLocked(p) != m {
@@ -192,10 +204,52 @@ func (t *topic) pick(g *group, m *member, start int) (p int, off int64, s stored
 			continue
 		}
 		g.busy[p] = true
+		m.handing = true
 		off := g.next[p]
 		return p, off, part.log[off-part.base], true, nil, false
 	}
 	return 0, 0, stored{}, false, t.waitLocked(), false
+}
+
+// handed records that the message pick returned to m reached m's channel,
+// or never will.
+func (t *topic) handed(m *member) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	m.handing = false
+	if m.pause.paused {
+		t.notifyLocked() // a Pause may be waiting for this
+	}
+}
+
+// pause stops handing messages to the members of g that share ps, and waits
+// until none has a message on its way to its channel.
+func (t *topic) pause(ctx context.Context, g *group, ps *pauseState) error {
+	t.mu.Lock()
+	ps.paused = true
+	for {
+		handing := slices.ContainsFunc(g.members, func(m *member) bool { return m.pause == ps && m.handing })
+		if !handing {
+			t.mu.Unlock()
+			return nil
+		}
+		wait := t.waitLocked()
+		t.mu.Unlock()
+		select {
+		case <-wait:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		t.mu.Lock()
+	}
+}
+
+// resume undoes pause.
+func (t *topic) resume(ps *pauseState) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	ps.paused = false
+	t.notifyLocked()
 }
 
 // settle ends the delivery of offset off of partition p to g: committed if

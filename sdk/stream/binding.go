@@ -26,7 +26,11 @@ type unit struct {
 	inBinder, outBinder      Binder
 	inBinderN, outBinderName string
 	out                      *sender
-	gate                     *gate
+	// gate holds messages of a paused binding whose subscriber cannot
+	// pause itself, and a paused supplier's loop.
+	gate *gate
+	// paused is written under mu and read without it, like running.
+	paused atomic.Bool
 
 	// stopSig holds the channel closed when stopping begins. It is read
 	// without mu: handlers read it while stop holds mu and waits for them.
@@ -37,15 +41,19 @@ type unit struct {
 	running atomic.Bool
 
 	// mu serialises start and stop, and guards the fields below.
-	mu       sync.Mutex
-	router   *message.Router
-	runDone  chan error    // receives router.Run's result
-	stopCh   chan struct{} // closed when stopping begins
-	hardCtx  context.Context
-	hardStop context.CancelFunc
-	pub      message.Publisher
-	dlq      message.Publisher
-	supDone  chan struct{}
+	mu     sync.Mutex
+	router *message.Router
+	// pauser is the input subscriber when it pauses natively, else nil.
+	pauser Pauser
+	// pausedNatively: the binding is paused through pauser, not the gate.
+	pausedNatively bool
+	runDone        chan error    // receives router.Run's result
+	stopCh         chan struct{} // closed when stopping begins
+	hardCtx        context.Context
+	hardStop       context.CancelFunc
+	pub            message.Publisher
+	dlq            message.Publisher
+	supDone        chan struct{}
 }
 
 func (a *App) newUnit(st *stage) (*unit, error) {
@@ -93,7 +101,7 @@ func (u *unit) info() []BindingInfo {
 	state := StateStopped
 	if u.running.Load() {
 		state = StateStarted
-		if u.gate.isPaused() {
+		if u.paused.Load() {
 			state = StatePaused
 		}
 	}
@@ -127,6 +135,9 @@ func (u *unit) start(ctx context.Context) (err error) {
 		return nil
 	}
 	u.gate.resume()
+	u.paused.Store(false)
+	u.pauser = nil
+	u.pausedNatively = false
 	stopCh := make(chan struct{})
 	u.stopCh = stopCh
 	u.stopSig.Store(&stopCh)
@@ -176,6 +187,9 @@ func (u *unit) start(ctx context.Context) (err error) {
 	s, err := u.inBinder.Subscriber(ctx, sub)
 	if err != nil {
 		return fmt.Errorf("open %s (destination %s, group %s): %w", u.inName, p.Destination, sub.Group, err)
+	}
+	if pr, ok := s.(Pauser); ok {
+		u.pauser = pr
 	}
 	s = &onceCloser{Subscriber: s}
 	r, err := message.NewRouter(message.RouterConfig{CloseTimeout: u.app.cfg.ShutdownTimeout}, u.app.wmLog)
@@ -260,26 +274,6 @@ func (u *unit) closeLocked(ctx context.Context) error {
 		u.dlq = nil
 	}
 	return errors.Join(errs...)
-}
-
-func (u *unit) pause() error {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	if !u.running.Load() {
-		return fmt.Errorf("stream: pause %s: %w", u.name, ErrNotStarted)
-	}
-	u.gate.pause()
-	return nil
-}
-
-func (u *unit) resume() error {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	if !u.running.Load() {
-		return fmt.Errorf("stream: resume %s: %w", u.name, ErrNotStarted)
-	}
-	u.gate.resume()
-	return nil
 }
 
 // handle runs the function on one received message and sends its output.

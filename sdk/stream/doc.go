@@ -47,5 +47,6 @@
 //	defer app.Stop(ctx)
 //
 // [App.SetState] starts, stops, pauses and resumes a binding; [App.Bridge]
-// sends to any destination.
+// sends to any destination. A binder whose subscribers implement [Pauser]
+// pauses delivery itself; otherwise the pause gate holds messages.
 package stream

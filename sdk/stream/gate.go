@@ -7,7 +7,7 @@ import (
 
 // gate holds messages while a binding is paused.
 type gate struct {
-	// mu guards open.
+	// mu guards open and paused.
 	mu sync.Mutex
 	// open is closed while the gate lets messages through, and replaced by
 	// a fresh channel when the gate shuts.
@@ -37,12 +37,6 @@ func (g *gate) resume() {
 		g.paused = false
 		close(g.open)
 	}
-}
-
-func (g *gate) isPaused() bool {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return g.paused
 }
 
 // wait returns nil when the gate is open, and an error when ctx is done or

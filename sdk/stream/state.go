@@ -69,8 +69,10 @@ func (a *App) Binding(name string) (BindingInfo, error) {
 // SetState starts (StateStarted), stops (StateStopped), pauses (StatePaused)
 // or resumes (StateResumed) a binding. Acting on either binding of a
 // function acts on the function: its input and output go together. Stopping
-// waits for in-flight messages; pausing stops taking new messages (the one in
-// hand waits) without leaving the group.
+// waits for in-flight messages; pausing stops taking new messages without
+// leaving the group: natively when the binder's subscriber is a [Pauser]
+// (messages handed out before are handled), else by holding each member's
+// next message until the binding resumes.
 func (a *App) SetState(ctx context.Context, name string, s State) error {
 	u, err := a.unitOf(name)
 	if err != nil {
@@ -82,9 +84,9 @@ func (a *App) SetState(ctx context.Context, name string, s State) error {
 	case StateStopped:
 		return u.stop(ctx)
 	case StatePaused:
-		return u.pause()
+		return u.pause(ctx)
 	case StateResumed:
-		return u.resume()
+		return u.resume(ctx)
 	default:
 		return fmt.Errorf("stream: binding %s: unknown state %q; use STARTED, STOPPED, PAUSED or RESUMED", name, s)
 	}
