@@ -56,7 +56,12 @@ func SubscriptionTopology(s stream.Subscription) Topology {
 		DeadLetterExchange: s.Properties.DLQDestination,
 	}
 	if t.DeadLetterExchange == "" {
-		t.DeadLetterExchange = s.Properties.WithDefaults(s.Destination).DLQDestination
+		// The SDK's default, from the subscription's own group, so that
+		// callers that leave Properties.Group empty declare the same queue.
+		t.DeadLetterExchange = s.Destination + "." + s.Group + ".dlq"
+		if s.Anonymous {
+			t.DeadLetterExchange = s.Destination + ".dlq"
+		}
 	}
 	if s.Properties.DLQ {
 		t.DeadLetterQueue = t.DeadLetterExchange

@@ -136,6 +136,10 @@ func TestSubscriptionTopology(t *testing.T) {
 		!slices.Equal(got.BindingKeys, want.BindingKeys) || got.DeadLetterExchange != want.DeadLetterExchange || got.DeadLetterQueue != want.DeadLetterQueue {
 		t.Errorf("SubscriptionTopology = %+v, want %+v", got, want)
 	}
+	bare := rabbit.SubscriptionTopology(stream.Subscription{Destination: "orders", Group: "g"})
+	if bare.DeadLetterExchange != "orders.g.dlq" || bare.DeadLetterQueue != "" {
+		t.Errorf("without properties: dead-letter exchange %q, queue %q; want orders.g.dlq and none (dlq off)", bare.DeadLetterExchange, bare.DeadLetterQueue)
+	}
 }
 
 // TestQueueArgumentsMismatch: a group queue declared earlier with another
