@@ -16,8 +16,7 @@ import (
 //   - v4: IsolationLevel; LastStableOffset and AbortedTransactions.
 //   - v5: LogStartOffset in request and response.
 //   - v6: no change.
-//   - v7: fetch sessions (KIP-227). We never create one: the response's
-//     SessionID is 0, so clients keep sending full fetch requests.
+//   - v7: fetch sessions (KIP-227): see fetch_sessions.go.
 //   - v8: throttle applied after the response.
 //   - v9: CurrentLeaderEpoch per partition (any value is accepted: this
 //     broker leads every partition at epoch 0).
@@ -38,25 +37,25 @@ import (
 
 func (s *Server) handleFetch(_ context.Context, r *Request) (Reply, error) {
 	req := r.Msg.(*kmsg.FetchRequest)
-	if req.Version >= 7 && req.SessionID != 0 {
-		// We never hand out session ids, so this one is not ours.
+	plan, code := s.planFetch(req) // fetch sessions: fetch_sessions.go
+	if code != nil {
 		resp := response[*kmsg.FetchResponse](r)
-		resp.ErrorCode = kerr.FetchSessionIDNotFound.Code
+		resp.ErrorCode = code.Code
 		return respond(resp), nil
 	}
-	resp, bytes := s.fetchOnce(r, nil)
-	if bytes >= int(req.MinBytes) || req.MaxWaitMillis <= 0 || len(req.Topics) == 0 || fetchFailed(resp) {
-		return respond(resp), nil
+	resp, bytes := s.fetchOnce(r, plan.targets, nil)
+	if bytes >= int(req.MinBytes) || req.MaxWaitMillis <= 0 || len(plan.targets) == 0 || fetchFailed(resp) {
+		return respond(plan.finish(resp)), nil
 	}
 	return later(func(ctx context.Context) kmsg.Response {
-		return s.fetchWait(ctx, r)
+		return plan.finish(s.fetchWait(ctx, r, plan.targets))
 	}), nil
 }
 
 // fetchWait long-polls: it gathers again after every append to a requested
 // partition until MinBytes are ready, MaxWaitMillis pass, the server stops
 // or the connection goes.
-func (s *Server) fetchWait(ctx context.Context, r *Request) kmsg.Response {
+func (s *Server) fetchWait(ctx context.Context, r *Request, targets []fetchTarget) *kmsg.FetchResponse {
 	req := r.Msg.(*kmsg.FetchRequest)
 	timer := time.NewTimer(time.Duration(req.MaxWaitMillis) * time.Millisecond)
 	defer timer.Stop()
@@ -65,7 +64,7 @@ func (s *Server) fetchWait(ctx context.Context, r *Request) kmsg.Response {
 		// the read and the wait is not missed.
 		wake := make(chan struct{}, 1)
 		stop := make(chan struct{})
-		resp, bytes := s.fetchOnce(r, func(l *storage.Log) {
+		resp, bytes := s.fetchOnce(r, targets, func(l *storage.Log) {
 			ch := l.Appended()
 			go func() {
 				select {
@@ -87,7 +86,7 @@ func (s *Server) fetchWait(ctx context.Context, r *Request) kmsg.Response {
 			close(stop)
 		case <-timer.C:
 			close(stop)
-			resp, _ = s.fetchOnce(r, nil)
+			resp, _ = s.fetchOnce(r, targets, nil)
 			return resp
 		case <-s.stopping:
 			close(stop)
@@ -114,9 +113,11 @@ func fetchFailed(resp *kmsg.FetchResponse) bool {
 	return false
 }
 
-// fetchOnce reads what is available now. watch, when set, is called with
-// the log of every requested partition before it is read.
-func (s *Server) fetchOnce(r *Request, watch func(*storage.Log)) (*kmsg.FetchResponse, int) {
+// fetchOnce reads what is available now from targets. watch, when set, is
+// called with the log of every requested partition before it is read. The
+// response lists the targets in order, consecutive partitions of a topic
+// under one topic entry.
+func (s *Server) fetchOnce(r *Request, targets []fetchTarget, watch func(*storage.Log)) (*kmsg.FetchResponse, int) {
 	req := r.Msg.(*kmsg.FetchRequest)
 	resp := response[*kmsg.FetchResponse](r)
 	maxBytes := int(req.MaxBytes)
@@ -124,55 +125,59 @@ func (s *Server) fetchOnce(r *Request, watch func(*storage.Log)) (*kmsg.FetchRes
 		maxBytes = int(s.cfg.MaxRequestSize)
 	}
 	total := 0
-	for _, rt := range req.Topics {
-		st := kmsg.NewFetchResponseTopic()
-		st.Topic = rt.Topic
-		t := s.topic(rt.Topic)
-		for _, rp := range rt.Partitions {
-			sp := kmsg.NewFetchResponseTopicPartition()
-			sp.Partition = rp.Partition
-			// Never null: librdkafka refuses a record set of size -1.
-			sp.RecordBatches = []byte{}
-			sp.HighWatermark, sp.LastStableOffset, sp.LogStartOffset = -1, -1, -1
-			if t == nil || rp.Partition < 0 || int(rp.Partition) >= len(t.parts) {
-				sp.ErrorCode = kerr.UnknownTopicOrPartition.Code
-				st.Partitions = append(st.Partitions, sp)
-				continue
-			}
-			l := t.parts[rp.Partition].log
-			if watch != nil {
-				watch(l)
-			}
-			start, end := l.StartOffset(), l.EndOffset()
-			sp.HighWatermark, sp.LastStableOffset, sp.LogStartOffset = end, end, start
-			if req.IsolationLevel == 1 {
-				sp.AbortedTransactions = []kmsg.FetchResponseTopicPartitionAbortedTransaction{}
-			}
-			limit := min(int(rp.PartitionMaxBytes), maxBytes-total)
-			if rp.FetchOffset < start || rp.FetchOffset > end {
-				sp.ErrorCode = kerr.OffsetOutOfRange.Code
-			} else if rp.FetchOffset < end && (limit > 0 || total == 0) {
-				data, err := l.Read(rp.FetchOffset, max(limit, 1))
-				switch {
-				case errors.Is(err, storage.ErrOffsetOutOfRange):
-					// Retention or DeleteRecords moved the start meanwhile.
-					sp.ErrorCode = kerr.OffsetOutOfRange.Code
-				case err != nil:
-					sp.ErrorCode = errCode(storageErr(err)).Code
-					if errors.Is(err, storage.ErrCorruptSegment) {
-						s.log.Error("fetch hit a corrupt segment", "topic", rt.Topic, "partition", rp.Partition, "offset", rp.FetchOffset, "err", err)
-					}
-				case len(data) > limit && total > 0:
-					// Over the limit and not the first data of the
-					// response: leave it for the next fetch.
-				case len(data) > 0:
-					sp.RecordBatches = data
-					total += len(data)
-				}
-			}
-			st.Partitions = append(st.Partitions, sp)
+	var (
+		st *kmsg.FetchResponseTopic
+		t  *topicState
+	)
+	for _, rp := range targets {
+		if st == nil || st.Topic != rp.topic {
+			resp.Topics = append(resp.Topics, kmsg.NewFetchResponseTopic())
+			st = &resp.Topics[len(resp.Topics)-1]
+			st.Topic = rp.topic
+			t = s.topic(rp.topic)
 		}
-		resp.Topics = append(resp.Topics, st)
+		sp := kmsg.NewFetchResponseTopicPartition()
+		sp.Partition = rp.partition
+		// Never null: librdkafka refuses a record set of size -1.
+		sp.RecordBatches = []byte{}
+		sp.HighWatermark, sp.LastStableOffset, sp.LogStartOffset = -1, -1, -1
+		if t == nil || rp.partition < 0 || int(rp.partition) >= len(t.parts) {
+			sp.ErrorCode = kerr.UnknownTopicOrPartition.Code
+			st.Partitions = append(st.Partitions, sp)
+			continue
+		}
+		l := t.parts[rp.partition].log
+		if watch != nil {
+			watch(l)
+		}
+		start, end := l.StartOffset(), l.EndOffset()
+		sp.HighWatermark, sp.LastStableOffset, sp.LogStartOffset = end, end, start
+		if req.IsolationLevel == 1 {
+			sp.AbortedTransactions = []kmsg.FetchResponseTopicPartitionAbortedTransaction{}
+		}
+		limit := min(int(rp.maxBytes), maxBytes-total)
+		if rp.offset < start || rp.offset > end {
+			sp.ErrorCode = kerr.OffsetOutOfRange.Code
+		} else if rp.offset < end && (limit > 0 || total == 0) {
+			data, err := l.Read(rp.offset, max(limit, 1))
+			switch {
+			case errors.Is(err, storage.ErrOffsetOutOfRange):
+				// Retention or DeleteRecords moved the start meanwhile.
+				sp.ErrorCode = kerr.OffsetOutOfRange.Code
+			case err != nil:
+				sp.ErrorCode = errCode(storageErr(err)).Code
+				if errors.Is(err, storage.ErrCorruptSegment) {
+					s.log.Error("fetch hit a corrupt segment", "topic", rp.topic, "partition", rp.partition, "offset", rp.offset, "err", err)
+				}
+			case len(data) > limit && total > 0:
+				// Over the limit and not the first data of the
+				// response: leave it for the next fetch.
+			case len(data) > 0:
+				sp.RecordBatches = data
+				total += len(data)
+			}
+		}
+		st.Partitions = append(st.Partitions, sp)
 	}
 	return resp, total
 }

@@ -70,5 +70,6 @@
 //	partition.go   partitions and their logs; opening and closing storage
 //	background.go  the retention loop and the interval fsync loop
 //	configs.go     how topic and broker configs are described
+//	fetch_sessions.go  fetch sessions (KIP-227) for Fetch v7+
 //	NN_*.go        one file per API
 package server

@@ -27,6 +27,8 @@ type Server struct {
 	// coord is the group coordinator and the producer state
 	// (10_find_coordinator.go).
 	coord coordinators
+	// sessions are the fetch sessions (fetch_sessions.go).
+	sessions fetchSessions
 
 	// adminMu serialises changes to topics (create, delete, grow, alter),
 	// which may take long (opening many partitions); readers of topics do
@@ -170,6 +172,8 @@ type Stats struct {
 	// ProducerStates is how many partitions have idempotent-producer
 	// state (loaded, or kept as a snapshot).
 	ProducerStates int
+	// FetchSessions is how many fetch sessions (KIP-227) are open.
+	FetchSessions int
 }
 
 // Stats returns the server's current counters.
@@ -177,7 +181,7 @@ func (s *Server) Stats() Stats {
 	s.connsMu.Lock()
 	n := len(s.conns)
 	s.connsMu.Unlock()
-	st := Stats{Connections: n, Waiting: s.waiting.Load()}
+	st := Stats{Connections: n, Waiting: s.waiting.Load(), FetchSessions: s.sessions.count()}
 	if s.coord.producers != nil {
 		st.ProducerStates = s.coord.producers.Partitions()
 	}
