@@ -134,16 +134,23 @@ func (b *Binder) Subscriber(_ context.Context, s stream.Subscription) (message.S
 	if s.Properties.Concurrency == 0 {
 		s.Properties = s.Properties.WithDefaults(s.Destination)
 	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.closed {
+	if b.isClosed() {
 		return nil, ErrClosed
 	}
-	sub, err := newSubscriber(b, s)
+	sub, err := newSubscriber(b, s) // network round trips: not under mu
 	if err != nil {
 		return nil, err
 	}
-	b.subs[sub] = struct{}{}
+	b.mu.Lock()
+	closed := b.closed
+	if !closed {
+		b.subs[sub] = struct{}{}
+	}
+	b.mu.Unlock()
+	if closed {
+		sub.Close()
+		return nil, ErrClosed
+	}
 	return sub, nil
 }
 
