@@ -200,15 +200,14 @@ func (s *Server) planFetch(req *kmsg.FetchRequest) (fetchPlan, *kerr.Error) {
 		}
 	}
 	sess.parts = kept
+	index := make(map[fetchTarget]*sessionPart, len(sess.parts))
+	for _, p := range sess.parts {
+		index[fetchTarget{topic: p.target.topic, partition: p.target.partition}] = p
+	}
 	for _, t := range targets {
-		found := false
-		for _, p := range sess.parts {
-			if p.target.topic == t.topic && p.target.partition == t.partition {
-				p.target, found = t, true
-				break
-			}
-		}
-		if !found {
+		if p := index[fetchTarget{topic: t.topic, partition: t.partition}]; p != nil {
+			p.target = t
+		} else {
 			// After the topic's other partitions, so that the response
 			// names each topic once.
 			at := len(sess.parts)
@@ -217,7 +216,9 @@ func (s *Server) planFetch(req *kmsg.FetchRequest) (fetchPlan, *kerr.Error) {
 					at = i + 1
 				}
 			}
-			sess.parts = slices.Insert(sess.parts, at, &sessionPart{target: t})
+			p := &sessionPart{target: t}
+			sess.parts = slices.Insert(sess.parts, at, p)
+			index[fetchTarget{topic: t.topic, partition: t.partition}] = p
 		}
 	}
 	plan := fetchPlan{session: sess, incremental: true}
