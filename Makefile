@@ -28,7 +28,7 @@ build: ## build static binaries into bin/ (millstream, starter)
 run: build ## start the broker (127.0.0.1:9092, data in ./data) and the uppercase sample
 	@CGO_ENABLED=0 $(GO) build $(GOFLAGS_BUILD) -o $(BIN)/uppercase ./samples/uppercase
 	@setsid $(BIN)/millstream broker --data-dir $(RUN_DATA) & broker=$$!; app=; \
-	trap 'kill $$app 2>/dev/null; wait $$app; kill $$broker 2>/dev/null; wait' EXIT; trap 'exit 130' INT TERM; \
+	trap 'kill $$app 2>/dev/null; wait $$app; kill $$broker 2>/dev/null; wait' EXIT; trap 'exit 130' INT TERM HUP; \
 	until $(BIN)/millstream topics list --timeout 1s >/dev/null 2>&1; do \
 		kill -0 $$broker 2>/dev/null || exit 1; sleep 0.2; \
 	done; \
