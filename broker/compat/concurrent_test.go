@@ -18,6 +18,7 @@ import (
 // each producer's records in the order it sent them, and the offsets must
 // be contiguous.
 func TestConcurrentProducersOnePartition(t *testing.T) {
+	t.Parallel()
 	kcat := requireKcat(t)
 	b := startBroker(t)
 	const (

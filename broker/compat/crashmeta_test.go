@@ -19,6 +19,7 @@ import (
 // an altered config, added partitions, the last of many offset commits,
 // and producer ids are not handed out twice.
 func TestCrashKeepsMetadata(t *testing.T) {
+	t.Parallel()
 	b := startBroker(t)
 	adm := kadm.NewClient(newClient(t, b.Addr()))
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)

@@ -15,6 +15,7 @@ import (
 // franz-go: the bytes, the null/empty distinction of keys and header values,
 // header order and the timestamps must match what kcat itself reads back.
 func TestFranzGoReadsKcat(t *testing.T) {
+	t.Parallel()
 	kcat := requireKcat(t)
 	b := startBroker(t)
 	for _, codec := range []string{"none", "zstd"} {
@@ -87,6 +88,7 @@ func checkHeaders(t testing.TB, i int, got, want []kgo.RecordHeader) {
 // TestKcatReadsFranzGo produces with franz-go in every compression codec,
 // with explicit partitions and timestamps, and reads with kcat.
 func TestKcatReadsFranzGo(t *testing.T) {
+	t.Parallel()
 	kcat := requireKcat(t)
 	b := startBroker(t)
 	for _, tc := range []struct {

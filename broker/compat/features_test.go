@@ -51,6 +51,7 @@ func produceTimestamped(t testing.TB, addr, topic string, n int, base time.Time,
 // LogAppendTime topics, offsets_for_times, fetches with limits smaller than
 // a batch, and the max.message.bytes limit.
 func TestKafkaPythonFeatures(t *testing.T) {
+	t.Parallel()
 	requireKafkaPython(t)
 	b := startBroker(t)
 
@@ -174,6 +175,7 @@ func deref(p *int64) any {
 // TestKcatOffsets checks kcat's offset arguments: a timestamp (s@), relative
 // to the end (-N), and beginning after DeleteRecords moved the log start.
 func TestKcatOffsets(t *testing.T) {
+	t.Parallel()
 	kcat := requireKcat(t)
 	b := startBroker(t)
 	const topic = "kcat-offsets"
@@ -247,6 +249,7 @@ func TestListOffsetsByTimeInCompressedBatch(t *testing.T) {
 // consumer groups listed, described, their offsets and deletion, and
 // delete_topics. Each step reports its own result or exception.
 func TestKafkaPythonAdmin(t *testing.T) {
+	t.Parallel()
 	requireKafkaPython(t)
 	b := startBroker(t)
 	requireAPI(t, b.Addr(), kmsg.DescribeConfigs, "topic configs")
@@ -317,6 +320,7 @@ func TestKafkaPythonAdmin(t *testing.T) {
 // answers OFFSET_OUT_OF_RANGE and kafka-python, kcat and franz-go each reset
 // to the new log start and read from there.
 func TestRetentionAndOutOfRangeResets(t *testing.T) {
+	t.Parallel()
 	kcat := requireKcat(t)
 	requireKafkaPython(t)
 	b := startBroker(t, withArgs("--retention-check-interval", "100ms"))

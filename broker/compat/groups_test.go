@@ -336,6 +336,7 @@ func describeStable(adm *kadm.Client, group, topic string, members int) error {
 // split the partitions, read every record exactly once, and when kcat
 // leaves, franz-go takes its partitions over from kcat's commits.
 func TestKcatAndFranzGoShareAGroup(t *testing.T) {
+	t.Parallel()
 	kcat := requireKcat(t)
 	b := startBroker(t)
 	requireAPI(t, b.Addr(), kmsg.JoinGroup, "consumer groups")
@@ -410,6 +411,7 @@ func TestKcatAndFranzGoShareAGroup(t *testing.T) {
 // same group resumes exactly there; then kcat's own commits survive a
 // second kill.
 func TestGroupResumesAfterBrokerKill(t *testing.T) {
+	t.Parallel()
 	kcat := requireKcat(t)
 	b := startBroker(t)
 	requireAPI(t, b.Addr(), kmsg.JoinGroup, "consumer groups")
@@ -535,6 +537,7 @@ func checkCommitted(t testing.TB, addr, group, topic string, want map[int32]int6
 // pick roundrobin, the one protocol both support. A third member offering
 // only cooperative-sticky must be refused with INCONSISTENT_GROUP_PROTOCOL.
 func TestGroupProtocolSelection(t *testing.T) {
+	t.Parallel()
 	kcat := requireKcat(t)
 	requireKafkaPython(t)
 	b := startBroker(t)
@@ -598,6 +601,7 @@ func TestGroupProtocolSelection(t *testing.T) {
 // restarted at once under the same instance id: it must get its old
 // partitions back and the other member must not go through a rebalance.
 func TestStaticMemberRejoinsWithoutRebalance(t *testing.T) {
+	t.Parallel()
 	kcat := requireKcat(t)
 	b := startBroker(t)
 	requireAPI(t, b.Addr(), kmsg.JoinGroup, "consumer groups")

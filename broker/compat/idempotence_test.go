@@ -54,6 +54,7 @@ func requireAPI(t testing.TB, addr string, key kmsg.Key, feature string) {
 // Every retry must be deduplicated by the broker: each partition ends up
 // with every record exactly once, in the order sent.
 func TestIdempotentProducerThroughCuttingProxy(t *testing.T) {
+	t.Parallel()
 	b := startBroker(t)
 	requireAPI(t, b.Addr(), kmsg.InitProducerID, "the idempotent producer")
 	const (
@@ -141,6 +142,7 @@ func TestIdempotentProducerThroughCuttingProxy(t *testing.T) {
 // every connection kcat makes goes through it. kcat must deliver every line,
 // and the partition must hold each exactly once, in order.
 func TestKcatIdempotentProducerThroughCuttingProxy(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("librdkafka reconnects after every cut; runs without -short")
 	}

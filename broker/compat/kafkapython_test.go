@@ -103,6 +103,7 @@ func pyRecords(rng *rand.Rand, n int) []pyRecord {
 }
 
 func TestKafkaPythonAdminProduceConsume(t *testing.T) {
+	t.Parallel()
 	requireKafkaPython(t)
 	b := startBroker(t)
 	seed := rand.Uint64()

@@ -36,6 +36,7 @@ type kcatMetadata struct {
 }
 
 func TestKcatListsBrokerAndTopics(t *testing.T) {
+	t.Parallel()
 	kcat := requireKcat(t)
 	b := startBroker(t)
 	createTopic(t, b.Addr(), "listed-three", 3)
@@ -207,6 +208,7 @@ var (
 )
 
 func TestKcatProduceConsume(t *testing.T) {
+	t.Parallel()
 	kcat := requireKcat(t)
 	b := startBroker(t)
 	for _, tc := range []struct {
@@ -302,6 +304,7 @@ func checkKcatRecords(t testing.TB, got []kcatRecord, want []lineRecord, before,
 // reads them back: librdkafka's Fetch then names every partition in one
 // request, and kcat -L must list them all.
 func TestKcatManyPartitions(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("kcat waits for the end of 256 partitions; runs without -short")
 	}

@@ -38,6 +38,7 @@ func withSize(size uint32, body []byte) []byte {
 // a few seconds, never hang it, and keep serving everyone else: a
 // connection opened before the abuse, new connections, and a franz-go client.
 func TestMalformedFramesCloseTheConnection(t *testing.T) {
+	t.Parallel()
 	b := startBroker(t)
 	good, err := dialRaw(b.Addr())
 	if err != nil {

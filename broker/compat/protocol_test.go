@@ -16,6 +16,7 @@ import (
 // and Metadata. The answers must come back in request order, the Fetch
 // first although it is the slowest, and nothing for the acks=0 Produce.
 func TestPipelinedRequestsAnsweredInOrder(t *testing.T) {
+	t.Parallel()
 	b := startBroker(t)
 	const topic = "pipelined"
 	createTopic(t, b.Addr(), topic, 1)
@@ -103,6 +104,7 @@ func TestPipelinedRequestsAnsweredInOrder(t *testing.T) {
 // cannot know. It must answer in the v0 shape with UNSUPPORTED_VERSION and
 // its key list, so that clients retry with a version it has.
 func TestApiVersionsUnknownVersion(t *testing.T) {
+	t.Parallel()
 	b := startBroker(t)
 	c, err := dialRaw(b.Addr())
 	if err != nil {
@@ -191,6 +193,7 @@ func TestAcksZeroProduceErrorClosesConnection(t *testing.T) {
 // out MaxWaitMillis stalls every consumer reset (franz-go waits 5 s by
 // default, librdkafka 500 ms). A fetch at the end of the log still waits.
 func TestFetchErrorsAnswerAtOnce(t *testing.T) {
+	t.Parallel()
 	b := startBroker(t, withArgs("--auto-create-topics=false"))
 	const topic = "fetch-errors"
 	createTopic(t, b.Addr(), topic, 1)

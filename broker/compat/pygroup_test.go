@@ -246,6 +246,7 @@ func (g *groupProducer) allRead(members ...*pyMember) error {
 // the session timeout. Across all of it no record is lost, and none is read
 // twice except what the killed member read after its last commit.
 func TestKafkaPythonConsumerGroup(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("waits for a session timeout; runs without -short")
 	}
@@ -330,6 +331,7 @@ func TestKafkaPythonConsumerGroup(t *testing.T) {
 // members rejoin, every record is read, and a record is read twice only at
 // or after the partition's last commit made before the kill.
 func TestKafkaPythonGroupSurvivesBrokerKill(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("members rejoin after the broker restarts; runs without -short")
 	}

@@ -14,6 +14,7 @@ import (
 // long-polling: the broker must exit with status 0 in time, and after the
 // restart every acknowledged record is there.
 func TestCleanShutdownKeepsData(t *testing.T) {
+	t.Parallel()
 	const topic = "clean-shutdown"
 	b := startBroker(t)
 	createTopic(t, b.Addr(), topic, 2)
