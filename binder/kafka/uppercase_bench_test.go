@@ -133,8 +133,7 @@ func benchUppercase(b *testing.B, brokers []string, partitions int32) {
 
 	// SDK path.
 	inSDK, outSDK := "words-"+watermill.NewShortUUID(), "upper-"+watermill.NewShortUUID()
-	inBare, outBare := "words-"+watermill.NewShortUUID(), "upper-"+watermill.NewShortUUID()
-	for _, topic := range []string{inSDK, outSDK, inBare, outBare} {
+	for _, topic := range []string{inSDK, outSDK} {
 		if _, err := adm.CreateTopic(context.Background(), partitions, -1, nil, topic); err != nil {
 			b.Fatal(err)
 		}
@@ -147,7 +146,7 @@ func benchUppercase(b *testing.B, brokers []string, partitions int32) {
 		"uppercase-in-0":  {Destination: inSDK, Group: "sdk", Concurrency: int(partitions)},
 		"uppercase-out-0": {Destination: outSDK, PartitionCount: int(partitions)},
 	}}, stream.WithBinder("kafka", binder))
-	var sdkFirst, bareFirst firstCall
+	var sdkFirst firstCall
 	if err := app.Register(stream.Function("uppercase", func(_ context.Context, in string) (string, error) {
 		sdkFirst.mark()
 		return strings.ToUpper(in), nil
@@ -175,48 +174,79 @@ func benchUppercase(b *testing.B, brokers []string, partitions int32) {
 	}
 
 	// Bare franz-go.
-	// One member, so no rebalance: the backlog is written first.
-	fillWords(b, brokers, inBare, b.N)
-	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ConsumerGroup("bare-"+inBare), kgo.ConsumeTopics(inBare),
+	// Bare franz-go twice, one member each (so no rebalance; the backlog is
+	// written first): batched as a franz-go user writes it, and serial, one
+	// synchronous produce per record per partition, the SDK's discipline.
+	bare := runBare(b, brokers, adm, partitions, false)
+	serial := runBare(b, brokers, adm, partitions, true)
+
+	sdkRate := float64(b.N) / sdk.Seconds()
+	bareRate := float64(b.N) / bare.Seconds()
+	serialRate := float64(b.N) / serial.Seconds()
+	b.ReportMetric(sdkRate, "sdk-msgs/s")
+	b.ReportMetric(bareRate, "bare-msgs/s")
+	b.ReportMetric(serialRate, "serial-msgs/s")
+	b.ReportMetric(100*sdkRate/bareRate, "sdk/bare-%")
+	b.ReportMetric(100*sdkRate/serialRate, "sdk/serial-%")
+}
+
+// runBare runs a bare franz-go consume-transform-produce loop over a new
+// backlog of b.N records and returns the time from its first transform to
+// the last output record.
+func runBare(b *testing.B, brokers []string, adm *kadm.Client, partitions int32, serial bool) time.Duration {
+	b.Helper()
+	in, out := "words-"+watermill.NewShortUUID(), "upper-"+watermill.NewShortUUID()
+	for _, topic := range []string{in, out} {
+		if _, err := adm.CreateTopic(context.Background(), partitions, -1, nil, topic); err != nil {
+			b.Fatal(err)
+		}
+	}
+	fillWords(b, brokers, in, b.N)
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ConsumerGroup("bare-"+in), kgo.ConsumeTopics(in),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.DisableAutoCommit())
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer cl.Close()
-	ctx, cancel := context.WithCancel(ctx)
+	var first firstCall
+	ctx, cancel := context.WithCancel(context.Background())
+	transform := func(r *kgo.Record) *kgo.Record {
+		first.mark()
+		return &kgo.Record{Topic: out, Key: r.Key, Value: bytes.ToUpper(r.Value), Headers: r.Headers}
+	}
+	fail := func(err error) {
+		if err != nil && ctx.Err() == nil {
+			b.Error(err)
+		}
+	}
 	loopDone := make(chan struct{})
 	go func() {
 		defer close(loopDone)
 		for ctx.Err() == nil {
 			fs := cl.PollFetches(ctx)
 			var wg sync.WaitGroup
-			fs.EachRecord(func(r *kgo.Record) {
-				bareFirst.mark()
-				wg.Add(1)
-				out := &kgo.Record{Topic: outBare, Key: r.Key, Value: bytes.ToUpper(r.Value), Headers: r.Headers}
-				cl.Produce(ctx, out, func(_ *kgo.Record, err error) {
-					if err != nil && ctx.Err() == nil {
-						b.Error(err)
-					}
-					wg.Done()
+			if serial {
+				fs.EachPartition(func(p kgo.FetchTopicPartition) {
+					wg.Go(func() {
+						for _, r := range p.Records {
+							fail(cl.ProduceSync(ctx, transform(r)).FirstErr())
+						}
+					})
 				})
-			})
-			wg.Wait()
-			if err := cl.CommitRecords(ctx, fs.Records()...); err != nil && ctx.Err() == nil {
-				b.Error(err)
+			} else {
+				fs.EachRecord(func(r *kgo.Record) {
+					wg.Add(1)
+					cl.Produce(ctx, transform(r), func(_ *kgo.Record, err error) { fail(err); wg.Done() })
+				})
 			}
+			wg.Wait()
+			fail(cl.CommitRecords(ctx, fs.Records()...))
 		}
 	}()
 	b.StartTimer()
-	bare := watchOutput(b, adm, outBare, int64(b.N), &bareFirst)
+	d := watchOutput(b, adm, out, int64(b.N), &first)
 	b.StopTimer()
 	cancel()
 	<-loopDone
-
-	sdkRate := float64(b.N) / sdk.Seconds()
-	bareRate := float64(b.N) / bare.Seconds()
-	b.ReportMetric(sdkRate, "sdk-msgs/s")
-	b.ReportMetric(bareRate, "bare-msgs/s")
-	b.ReportMetric(100*sdkRate/bareRate, "sdk/bare-%")
-	b.Logf("N=%d: sdk %s (%.0f msgs/s), bare %s (%.0f msgs/s)", b.N, sdk, sdkRate, bare, bareRate)
+	return d
 }
