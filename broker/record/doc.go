@@ -45,7 +45,10 @@
 //	}
 //
 // and its internal logs write and read their own records with [Build] and
-// [Records].
+// [Records]. Where the broker must look inside a compressed batch (ListOffsets
+// by timestamp), [DecompressedRecords] decompresses it (gzip, snappy raw or
+// xerial-framed, LZ4 frame, zstd) into a buffer bounded by a caller-given
+// limit, so a decompression bomb fails with [ErrTooLarge].
 //
 // Nothing in this package keeps state; every function is safe for concurrent
 // use on distinct slices. Functions that take a batch never retain it; the

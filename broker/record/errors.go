@@ -24,4 +24,9 @@ var (
 	// ErrUnsupportedCompression: the attributes name a compression codec
 	// that does not exist (5-7). Kafka's UNSUPPORTED_COMPRESSION_TYPE.
 	ErrUnsupportedCompression = errors.New("unsupported compression type")
+
+	// ErrTooLarge: a compressed batch decompresses to more than the limit
+	// the caller set (see [Decompress]), as a decompression bomb would.
+	// Kafka's RECORD_LIST_TOO_LARGE.
+	ErrTooLarge = errors.New("decompressed records too large")
 )

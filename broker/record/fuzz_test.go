@@ -15,6 +15,9 @@ func seeds(f *testing.F) [][]byte {
 	c, _ := record.Build(5, record.Record{Key: []byte("k"), Value: []byte("v"), Timestamp: 3})
 	d := kmsgBatch(f, 2, sampleRecords(2, 3)...)
 	out := [][]byte{a, b, c, d, slices.Concat(a, c), a[:30]}
+	for _, codec := range codecs {
+		out = append(out, compressed(f, a, codec.c, codec.xerial))
+	}
 	for _, r := range realBatches(f) {
 		out = append(out, r)
 	}
@@ -108,6 +111,55 @@ func FuzzRecords(f *testing.F) {
 		}
 		if errs > 1 {
 			t.Fatalf("Records yielded %d errors, want at most one", errs)
+		}
+		// The same for compressed batches, under a small limit so that
+		// bombs the fuzzer finds fail fast.
+		errs = 0
+		for r, err := range record.DecompressedRecords(b, 1<<20) {
+			if err != nil {
+				errs++
+				if !errors.Is(err, record.ErrCorrupt) && !errors.Is(err, record.ErrLegacyFormat) &&
+					!errors.Is(err, record.ErrInvalidRecord) && !errors.Is(err, record.ErrUnsupportedCompression) &&
+					!errors.Is(err, record.ErrTooLarge) {
+					t.Fatalf("DecompressedRecords error wraps no sentinel: %v", err)
+				}
+				continue
+			}
+			if errs > 0 {
+				t.Fatal("DecompressedRecords yielded a record after an error")
+			}
+			_ = r
+		}
+		if errs > 1 {
+			t.Fatalf("DecompressedRecords yielded %d errors, want at most one", errs)
+		}
+	})
+}
+
+// FuzzDecompress feeds arbitrary bytes to each codec's decoder: it returns
+// data within the limit or an error wrapping a sentinel, never panics.
+func FuzzDecompress(f *testing.F) {
+	body := kmsgBatch(f, 0, sampleRecords(5, 4)...)[record.HeaderSize:]
+	for _, c := range codecs {
+		f.Add(int8(c.c), compressBody(f, c.c, body, c.xerial, 64))
+	}
+	for _, b := range realBatches(f) {
+		if h, err := record.ParseHeader(b); err == nil && len(b) > record.HeaderSize {
+			f.Add(int8(h.Compression()), b[record.HeaderSize:])
+		}
+	}
+	const limit = 1 << 16
+	f.Fuzz(func(t *testing.T, c int8, src []byte) {
+		out, err := record.Decompress(record.Compression(c), src, limit)
+		if err != nil {
+			if !errors.Is(err, record.ErrCorrupt) && !errors.Is(err, record.ErrTooLarge) &&
+				!errors.Is(err, record.ErrUnsupportedCompression) {
+				t.Fatalf("Decompress error wraps no sentinel: %v", err)
+			}
+			return
+		}
+		if len(out) > limit {
+			t.Fatalf("Decompress returned %d bytes over the limit of %d", len(out), limit)
 		}
 	})
 }
