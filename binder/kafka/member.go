@@ -40,7 +40,8 @@ type member struct {
 	stopPoll context.CancelFunc
 	done     chan struct{}
 
-	// mu guards parts and closing.
+	// mu guards parts and closing. Lock order: member.mu before
+	// partition.mu (lag takes both).
 	mu      sync.Mutex
 	parts   map[int32]*partition
 	closing bool
