@@ -168,6 +168,9 @@ func storageErr(err error) error {
 		code = kerr.NotLeaderForPartition
 	case errors.Is(err, record.ErrCorrupt):
 		code = kerr.CorruptMessage
+	case errors.Is(err, record.ErrTooLarge):
+		// A stored compressed batch inflates past the lookup's limit.
+		code = kerr.RecordListTooLarge
 	}
 	return &codedError{code, err.Error()}
 }

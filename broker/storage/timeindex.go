@@ -20,11 +20,13 @@ func (l *Log) OffsetForTime(ts int64) (offset, timestamp int64, found bool) {
 // LookupTimestamp finds the first record with a timestamp at or after ts
 // (milliseconds), for ListOffsets by timestamp: it picks the first segment
 // whose newest batch reaches ts, narrows with the time and offset indexes,
-// walks to the first batch whose maxTimestamp >= ts and, if that batch is
-// uncompressed with CreateTime, to the first record in it at or after ts.
-// For a compressed batch it answers with the batch's base offset and
-// maxTimestamp. The offset is never below the log start offset. found is
-// false if no record is that new.
+// walks to the first batch whose maxTimestamp >= ts and, if that batch has
+// CreateTime timestamps, to the first record in it at or after ts, as Kafka
+// does; a compressed batch is decompressed for this, into at most
+// max(64 MiB, 64 × max.message.bytes) bytes (an error wrapping record.ErrTooLarge beyond).
+// Under LogAppendTime every record of the batch carries its maxTimestamp, so
+// the answer is the batch's base offset. The offset is never below the log
+// start offset. found is false if no record is that new.
 func (l *Log) LookupTimestamp(ts int64) (offset, timestamp int64, found bool, err error) {
 	l.mu.Lock()
 	if l.closed {
@@ -66,7 +68,7 @@ func (l *Log) LookupTimestamp(ts int64) (offset, timestamp int64, found bool, er
 		return -1, -1, false, err
 	}
 	offset, timestamp = h.BaseOffset, h.MaxTimestamp
-	if h.Compression() == record.CompressionNone && h.TimestampType() == record.CreateTime {
+	if h.TimestampType() == record.CreateTime {
 		b, err := fr.batch(pos, h.Size())
 		if err != nil {
 			return 0, 0, false, err
@@ -74,9 +76,15 @@ func (l *Log) LookupTimestamp(ts int64) (offset, timestamp int64, found bool, er
 		if _, err := record.ValidateFrame(b); err != nil {
 			return 0, 0, false, &CorruptError{File: seg.path(logExt), Pos: pos, Err: err}
 		}
-		for r, err := range record.Records(b) {
-			if err != nil {
+		for r, err := range record.DecompressedRecords(b, l.decompressLimit()) {
+			if err != nil && h.Compression() == record.CompressionNone {
 				return 0, 0, false, &CorruptError{File: seg.path(logExt), Pos: pos, Err: err}
+			}
+			if err != nil {
+				// The frame and CRC are intact: the producer sent
+				// records that do not decompress (or decompress to
+				// more than the limit), which Append does not check.
+				return 0, 0, false, fmt.Errorf("storage: %s: %s batch at byte %d: %w", seg.path(logExt), h.Compression(), pos, err)
 			}
 			if r.Timestamp >= ts && r.Offset >= start {
 				offset, timestamp = r.Offset, r.Timestamp
@@ -98,4 +106,12 @@ func (s *segment) timeStart(ti timeIndex, oi offsetIndex, ts int64) (int64, erro
 		return 0, nil
 	}
 	return s.indexStart(oi, s.base+int64(e.rel))
+}
+
+// decompressLimit bounds the memory one lookup may inflate a compressed batch
+// into: 64 times max.message.bytes, and at least
+// record.DefaultMaxDecompressed (64 MiB), which leaves room for batches of
+// highly compressible records while a decompression bomb fails.
+func (l *Log) decompressLimit() int {
+	return max(record.DefaultMaxDecompressed, 64*l.opts.MaxMessageBytes)
 }
