@@ -22,6 +22,25 @@ import (
 // must accept `broker --data-dir DIR --kafka-addr HOST:PORT`.
 const brokerEnv = "MILLSTREAM_COMPAT_BROKER"
 
+// logDirEnv names a directory to copy every broker's log into, as
+// <test name>.log, for reading after the run.
+const logDirEnv = "MILLSTREAM_COMPAT_LOGDIR"
+
+// keepLog copies a broker log into dir.
+func keepLog(t testing.TB, path, dir string) {
+	data, err := os.ReadFile(path)
+	if err == nil {
+		err = os.MkdirAll(dir, 0o755)
+	}
+	if err == nil {
+		name := strings.NewReplacer("/", "_", " ", "_").Replace(t.Name())
+		err = os.WriteFile(filepath.Join(dir, name+".log"), data, 0o644)
+	}
+	if err != nil {
+		t.Logf("keep broker log: %v", err)
+	}
+}
+
 // Time limits for the broker process.
 const (
 	brokerStartTimeout = 30 * time.Second
@@ -126,6 +145,9 @@ func startBroker(t testing.TB, opts ...brokerOpt) *broker {
 		}
 		if t.Failed() {
 			t.Logf("broker log (last 4 KiB of %s):\n%s", b.logPath, b.logTail(4096))
+		}
+		if dir := os.Getenv(logDirEnv); dir != "" {
+			keepLog(t, b.logPath, dir)
 		}
 	})
 	// A free port can be taken by someone else before the broker binds it;

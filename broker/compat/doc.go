@@ -39,4 +39,5 @@
 // MILLSTREAM_COMPAT_BROKER to the path of another executable that accepts the
 // same command line runs the same suite against it, which is how the suite
 // itself is checked against a reference implementation.
+// MILLSTREAM_COMPAT_LOGDIR=DIR keeps every broker's log as DIR/<test>.log.
 package compat
