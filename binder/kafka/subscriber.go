@@ -30,7 +30,7 @@ const (
 	DefaultCommitInterval     = time.Second
 	DefaultMaxBufferedRecords = 1000
 	DefaultAssignmentTimeout  = 30 * time.Second
-	DefaultHeartbeatInterval  = time.Second
+	DefaultHeartbeatInterval  = 250 * time.Millisecond
 )
 
 // SubscriberConfig configures a [Subscriber].
@@ -80,7 +80,9 @@ type SubscriberConfig struct {
 	// default (45s).
 	SessionTimeout time.Duration
 	// HeartbeatInterval is how often a member tells the group it is alive,
-	// which is also how soon it notices a rebalance. Default 1s.
+	// which is also how soon it notices a rebalance: a new member waits
+	// about this long for the others to make room. Default 250ms (the Java
+	// client's is 3s).
 	HeartbeatInterval time.Duration
 	// AssignmentTimeout bounds how long Subscribe waits for a new group
 	// member to get its first partitions, so that messages sent after
