@@ -61,13 +61,22 @@ var (
 // UUID is the event id. e must be valid (see event.Event.Validate). In binary
 // mode extension values are written in their canonical string form.
 func ToMessage(e event.Event, mode Mode, c Convention) (*message.Message, error) {
-	if !c.valid() {
-		return nil, fmt.Errorf("cloudevent: convention %q has no attribute prefix or content-type key", c.Name)
-	}
 	if err := e.Validate(); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidEvent, err)
 	}
-	exts := e.Extensions() // a copy: take it once
+	return ToMessageTrusted(e, mode, c)
+}
+
+// ToMessageTrusted is [ToMessage] without e.Validate, for an event whose
+// attributes the caller set from values it checked itself, as the SDK does
+// for every message it sends: validating again would only cost time. Given
+// an invalid event it writes an invalid message; when in doubt, use
+// ToMessage.
+func ToMessageTrusted(e event.Event, mode Mode, c Convention) (*message.Message, error) {
+	if !c.valid() {
+		return nil, fmt.Errorf("cloudevent: convention %q has no attribute prefix or content-type key", c.Name)
+	}
+	exts := extensionsOf(e)
 	var msg *message.Message
 	if mode == Structured {
 		e.DataBase64 = needsBase64(e.DataContentType(), e.Data())
@@ -81,19 +90,19 @@ func ToMessage(e event.Event, mode Mode, c Convention) (*message.Message, error)
 	} else {
 		msg = message.NewMessage(e.ID(), e.Data())
 		md := make(message.Metadata, 6+len(exts))
-		p := c.AttributePrefix
-		md[p+"specversion"] = e.SpecVersion()
-		md[p+"id"] = e.ID()
-		md[p+"source"] = e.Source()
-		md[p+"type"] = e.Type()
+		k := keysOf(c)
+		md[k.specversion] = e.SpecVersion()
+		md[k.id] = e.ID()
+		md[k.source] = sourceString(e)
+		md[k.typ] = e.Type()
 		if t := e.Time(); !t.IsZero() {
-			md[p+"time"] = t.UTC().Format(time.RFC3339Nano)
+			md[k.time] = t.UTC().Format(time.RFC3339Nano)
 		}
 		if s := e.Subject(); s != "" {
-			md[p+"subject"] = s
+			md[k.subject] = s
 		}
 		if s := e.DataSchema(); s != "" {
-			md[p+"dataschema"] = s
+			md[k.dataschema] = s
 		}
 		if ct := e.DataContentType(); ct != "" {
 			md[c.ContentTypeKey] = ct
@@ -103,7 +112,7 @@ func ToMessage(e event.Event, mode Mode, c Convention) (*message.Message, error)
 			if err != nil {
 				return nil, fmt.Errorf("cloudevent: extension %s of event %s: %w", name, e.ID(), err)
 			}
-			md[p+name] = s
+			md[k.extension(name)] = s
 		}
 		msg.Metadata = md
 	}
@@ -114,6 +123,44 @@ func ToMessage(e event.Event, mode Mode, c Convention) (*message.Message, error)
 		}
 	}
 	return msg, nil
+}
+
+// extensionsOf returns the extensions of e without copying them when it can:
+// the result is read, never written.
+func extensionsOf(e event.Event) map[string]any {
+	if ec, ok := e.Context.(*event.EventContextV1); ok {
+		return ec.Extensions
+	}
+	return e.Extensions()
+}
+
+// sourceString is e.Source(), without building the string again for the
+// most common source, a bare name such as the application's.
+func sourceString(e event.Event) string {
+	if ec, ok := e.Context.(*event.EventContextV1); ok {
+		u := &ec.Source.URL
+		if u.Scheme == "" && u.Opaque == "" && u.User == nil && u.Host == "" && u.RawPath == "" &&
+			u.RawQuery == "" && !u.ForceQuery && u.Fragment == "" && plainPath(u.Path) {
+			return u.Path
+		}
+	}
+	return e.Source()
+}
+
+// plainPath reports whether url.URL.String would print path p unchanged:
+// letters, digits and - . _ ~ only, not starting with a character that a
+// relative reference must escape.
+func plainPath(p string) bool {
+	if p == "" {
+		return false
+	}
+	for i := 0; i < len(p); i++ {
+		c := p[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~') {
+			return false
+		}
+	}
+	return true
 }
 
 // FromMessage decodes a Watermill message written with convention c into an
@@ -137,7 +184,12 @@ func FromMessage(m *message.Message, c Convention) (event.Event, error) {
 	if specversion != event.CloudEventsVersionV1 {
 		return event.Event{}, fmt.Errorf("%w %q (message %s)", ErrUnsupportedVersion, specversion, m.UUID)
 	}
-	e := event.New(event.CloudEventsVersionV1)
+	// The context is filled through its own setters, which return their
+	// errors, rather than the event's, which collect them in a map.
+	ec := &event.EventContextV1{}
+	bad := func(attr string, err error) (event.Event, error) {
+		return event.Event{}, fmt.Errorf("%w: message %s: %s: %w", ErrInvalidEvent, m.UUID, attr, err)
+	}
 	for k, v := range m.Metadata {
 		name, ok := strings.CutPrefix(k, p)
 		if !ok {
@@ -146,15 +198,21 @@ func FromMessage(m *message.Message, c Convention) (event.Event, error) {
 		switch name = strings.ToLower(name); name {
 		case "specversion":
 		case "id":
-			e.SetID(v)
+			if err := ec.SetID(v); err != nil {
+				return bad(name, err)
+			}
 		case "source":
-			e.SetSource(v)
+			if err := ec.SetSource(v); err != nil {
+				return bad(name, err)
+			}
 		case "type":
-			e.SetType(v)
+			ec.SetType(v)
 		case "subject":
-			e.SetSubject(v)
+			ec.SetSubject(v)
 		case "dataschema":
-			e.SetDataSchema(v)
+			if err := ec.SetDataSchema(v); err != nil {
+				return bad(name, err)
+			}
 		case "datacontenttype":
 			// Not where binary mode puts it, but accept it when the
 			// content-type entry is missing.
@@ -166,22 +224,33 @@ func FromMessage(m *message.Message, c Convention) (event.Event, error) {
 			if err != nil {
 				return event.Event{}, fmt.Errorf("%w: time %q of message %s: %w", ErrInvalidEvent, v, m.UUID, err)
 			}
-			e.SetTime(t)
+			ec.SetTime(t)
 		default:
 			if event.IsExtensionNameValid(name) {
-				e.SetExtension(name, v)
+				if ec.Extensions == nil {
+					ec.Extensions = make(map[string]any, 2)
+				}
+				if err := ec.SetExtension(name, v); err != nil {
+					return bad("extension "+name, err)
+				}
 			}
 		}
 	}
 	if ct != "" {
-		e.SetDataContentType(ct)
+		ec.SetDataContentType(ct)
 	}
-	setKey(&e, m)
-	e.DataEncoded = m.Payload
-	if err := e.Validate(); err != nil {
+	if k := m.Metadata[MetadataKey]; k != "" {
+		if _, has := ec.Extensions[PartitionKeyExtension]; !has {
+			if ec.Extensions == nil {
+				ec.Extensions = make(map[string]any, 1)
+			}
+			ec.Extensions[PartitionKeyExtension] = k
+		}
+	}
+	if err := ec.Validate(); err != nil {
 		return event.Event{}, fmt.Errorf("%w: message %s: %w", ErrInvalidEvent, m.UUID, err)
 	}
-	return e, nil
+	return event.Event{Context: ec, DataEncoded: m.Payload}, nil
 }
 
 // Headers returns the metadata of m that is neither a CloudEvent attribute

@@ -23,9 +23,10 @@ func ChildTraceparent(parent string) string {
 	if !ValidTraceparent(parent) {
 		return NewTraceparent()
 	}
-	b := []byte(parent[:55])
+	var b [55]byte
+	copy(b[:], parent)
 	putRandomHex(b[36:52])
-	return string(b)
+	return string(b[:])
 }
 
 // ValidTraceparent reports whether s is a version-00 W3C traceparent with a

@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
 
 	"github.com/ThreeDotsLabs/watermill"
 	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/cloudevents/sdk-go/v2/types"
 
 	"github.com/millstream/millstream/sdk/cloudevent"
 )
@@ -26,6 +28,10 @@ type App struct {
 	wmLog   watermill.LoggerAdapter
 	metrics Metrics
 	codecs  *cloudevent.Codecs
+	// source is the application name parsed as the default CloudEvent
+	// source, once; sourceOK is false when it does not parse.
+	source   types.URIRef
+	sourceOK bool
 	// binders and bridgeBindings are set by options and never change.
 	binders        map[string]Binder
 	bridgeBindings []string
@@ -96,6 +102,10 @@ func New(cfg Config, opts ...Option) *App {
 		o(a)
 	}
 	a.wmLog = wmLogger{l: a.log}
+	if u, err := url.Parse(cfg.Application); err == nil {
+		a.source = types.URIRef{URL: *u}
+		a.sourceOK = strings.TrimSpace(a.source.String()) != ""
+	}
 	a.bridge = newBridge(a)
 	return a
 }

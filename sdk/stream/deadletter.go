@@ -23,6 +23,20 @@ const (
 
 type attemptsKey struct{}
 
+// attemptsContext carries the attempt count of a message (the value of
+// attemptsKey, an *int) in one allocation.
+type attemptsContext struct {
+	context.Context
+	n int
+}
+
+func (c *attemptsContext) Value(key any) any {
+	if _, ok := key.(attemptsKey); ok {
+		return &c.n
+	}
+	return c.Context.Value(key)
+}
+
 // The middleware of an input binding, outermost first:
 //
 //	gate        waits while the binding is paused
@@ -48,10 +62,38 @@ func (u *unit) middlewares() []message.HandlerMiddleware {
 	out = append(out, u.app.middleware...)
 	return append(out,
 		u.deadLetterMiddleware,
-		retry.Middleware,
+		firstAttemptOutside(retry),
 		u.countMiddleware,
 		middleware.Recoverer,
 	)
+}
+
+// firstAttemptOutside is retry.Middleware, except that the first attempt is
+// made before Watermill's Retry is involved: a message handled at once does
+// not pay for Retry's per-message back-off state (a dozen allocations). A
+// message whose first attempt fails goes through Retry with that attempt
+// replayed as its first, so the attempts, back-off and ShouldRetry calls are
+// exactly Retry's.
+func firstAttemptOutside(retry middleware.Retry) message.HandlerMiddleware {
+	return func(h message.HandlerFunc) message.HandlerFunc {
+		return func(msg *message.Message) ([]*message.Message, error) {
+			if msg.Context().Err() != nil {
+				return retry.Middleware(h)(msg) // Retry does not call h then
+			}
+			out, err := h(msg)
+			if err == nil {
+				return out, nil
+			}
+			replayed := false
+			return retry.Middleware(func(m *message.Message) ([]*message.Message, error) {
+				if !replayed {
+					replayed = true
+					return out, err
+				}
+				return h(m)
+			})(msg)
+		}
+	}
 }
 
 func (u *unit) gateMiddleware(h message.HandlerFunc) message.HandlerFunc {
@@ -77,8 +119,9 @@ func (u *unit) countMiddleware(h message.HandlerFunc) message.HandlerFunc {
 
 func (u *unit) deadLetterMiddleware(h message.HandlerFunc) message.HandlerFunc {
 	return func(msg *message.Message) ([]*message.Message, error) {
-		attempts := new(int)
-		msg.SetContext(context.WithValue(msg.Context(), attemptsKey{}, attempts))
+		actx := &attemptsContext{Context: msg.Context()}
+		attempts := &actx.n
+		msg.SetContext(actx)
 		out, err := h(msg)
 		if err == nil {
 			return out, nil

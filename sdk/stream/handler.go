@@ -256,7 +256,7 @@ func adapt(v any, next *stage, codecs codecLookup) (any, error) {
 	if err != nil {
 		return nil, fmt.Errorf("stream: pass output to %q: %w", next.name, err)
 	}
-	in := &inbound{attrs: *out.attrs, data: data}
+	in := &inbound{attrs: out.attrs, data: data}
 	in.attrs.ContentType = ct
 	return next.decode(in, codecs)
 }

@@ -25,7 +25,7 @@ type inbound struct {
 // outbound is a handler's output before encoding.
 type outbound struct {
 	payload any
-	attrs   *Message[struct{}]
+	attrs   Message[struct{}]
 	// value is the handler's output as returned, for key functions.
 	value any
 }
@@ -35,9 +35,9 @@ func newOutbound(v any) (*outbound, error) {
 		return nil, ErrNoOutput
 	}
 	if e, ok := v.(envelope); ok {
-		return &outbound{payload: e.payload(), attrs: e.attributes(), value: v}, nil
+		return &outbound{payload: e.payload(), attrs: *e.attributes(), value: v}, nil
 	}
-	return &outbound{payload: v, attrs: &Message[struct{}]{}, value: v}, nil
+	return &outbound{payload: v, value: v}, nil
 }
 
 // decoderFor returns the decoder of handler input type T: a payload type, or

@@ -5,15 +5,18 @@ import (
 	"fmt"
 	"hash/fnv"
 	"maps"
+	"mime"
 	"reflect"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill"
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
 	"github.com/cloudevents/sdk-go/v2/event"
+	"github.com/cloudevents/sdk-go/v2/types"
 
 	"github.com/millstream/millstream/sdk/cloudevent"
 )
@@ -34,15 +37,31 @@ type traceInfo struct {
 }
 
 func withTrace(ctx context.Context, traceparent, correlation string) context.Context {
-	return context.WithValue(ctx, traceKey{}, traceInfo{traceparent: traceparent, correlation: correlation})
+	return &traceContext{Context: ctx, info: traceInfo{traceparent: traceparent, correlation: correlation}}
+}
+
+// traceContext is context.WithValue(ctx, traceKey{}, &info) in one
+// allocation instead of two. Its Value is *traceInfo.
+type traceContext struct {
+	context.Context
+	info traceInfo
+}
+
+func (c *traceContext) Value(key any) any {
+	if _, ok := key.(traceKey); ok {
+		return &c.info // a pointer: no allocation per lookup
+	}
+	return c.Context.Value(key)
 }
 
 // Traceparent returns the W3C traceparent of the message being handled, when
 // ctx is a handler's context; else "". What a handler sends through the
 // Bridge continues this trace.
 func Traceparent(ctx context.Context) string {
-	t, _ := ctx.Value(traceKey{}).(traceInfo)
-	return t.traceparent
+	if t, ok := ctx.Value(traceKey{}).(*traceInfo); ok {
+		return t.traceparent
+	}
+	return ""
 }
 
 // sender turns handler outputs into messages for one output binding (or a
@@ -53,12 +72,22 @@ type sender struct {
 	props   BindingProperties
 	conv    cloudevent.Convention
 	key     func(any) string
+	// lastType caches the CloudEvent type of the last payload type sent.
+	lastType atomic.Pointer[typeNameOf]
+	// lastContentType is the last content type found valid.
+	lastContentType atomic.Pointer[string]
 }
 
 // message encodes out as a CloudEvent message. ctx may carry the trace of
 // the message being handled (see withTrace).
+//
+// The event is built with sdk-go's types, from values that are valid by
+// construction when the handler set no attribute of its own (a fresh id,
+// the application's source parsed once, a type name, a content type that
+// configuration or a codec gave): then it is not validated again. Attributes
+// the handler set are validated by [cloudevent.ToMessage].
 func (s *sender) message(ctx context.Context, out *outbound) (*message.Message, error) {
-	a := out.attrs
+	a := &out.attrs
 	ct := a.ContentType
 	if ct == "" {
 		ct = s.props.ContentType
@@ -67,42 +96,57 @@ func (s *sender) message(ctx context.Context, out *outbound) (*message.Message, 
 	if err != nil {
 		return nil, fmt.Errorf("binding %s: %w", s.binding, err)
 	}
-	e := event.New(event.CloudEventsVersionV1)
-	id := a.ID
-	if id == "" {
-		id = watermill.NewUUID()
+	trusted := a.Source == "" && a.Type == "" && a.Subject == "" && a.ContentType == "" && len(a.Extensions) == 0 &&
+		s.validContentType(ct)
+	ec := &event.EventContextV1{Extensions: make(map[string]any, len(a.Extensions)+2)}
+	if a.ID == "" {
+		ec.ID = watermill.NewUUID()
+	} else if err := ec.SetID(a.ID); err != nil {
+		return nil, fmt.Errorf("binding %s: %w: id %q: %w", s.binding, cloudevent.ErrInvalidEvent, a.ID, err)
 	}
-	e.SetID(id)
-	source := a.Source
-	if source == "" {
-		source = s.app.cfg.Application
+	if a.Source == "" && s.app.sourceOK {
+		ec.Source = s.app.source
+	} else {
+		source := a.Source
+		if source == "" {
+			source = s.app.cfg.Application
+		}
+		if err := ec.SetSource(source); err != nil {
+			return nil, fmt.Errorf("binding %s: %w: source %q: %w", s.binding, cloudevent.ErrInvalidEvent, source, err)
+		}
+		trusted = false
 	}
-	e.SetSource(source)
-	typ := a.Type
-	if typ == "" {
-		typ = cloudevent.TypeName(reflect.TypeOf(out.payload))
+	if a.Type != "" {
+		ec.SetType(a.Type)
+	} else {
+		ec.Type = s.typeName(out.payload)
 	}
-	e.SetType(typ)
 	t := a.Time
 	if t.IsZero() {
 		t = time.Now()
 	}
-	e.SetTime(t)
+	ec.Time = &types.Timestamp{Time: t}
 	if a.Subject != "" {
-		e.SetSubject(a.Subject)
+		ec.SetSubject(a.Subject)
 	}
-	e.SetDataContentType(ct)
+	ec.SetDataContentType(ct)
 	for k, v := range a.Extensions {
-		e.SetExtension(k, v)
-	}
-	trace, _ := ctx.Value(traceKey{}).(traceInfo)
-	if _, ok := a.Extensions[cloudevent.TraceparentExtension]; !ok {
-		if trace.traceparent != "" {
-			e.SetExtension(cloudevent.TraceparentExtension, cloudevent.ChildTraceparent(trace.traceparent))
-		} else {
-			e.SetExtension(cloudevent.TraceparentExtension, cloudevent.NewTraceparent())
+		if err := ec.SetExtension(k, v); err != nil {
+			return nil, fmt.Errorf("binding %s: %w: extension %s: %w", s.binding, cloudevent.ErrInvalidEvent, k, err)
 		}
 	}
+	var trace traceInfo
+	if t, ok := ctx.Value(traceKey{}).(*traceInfo); ok {
+		trace = *t
+	}
+	if _, ok := a.Extensions[cloudevent.TraceparentExtension]; !ok {
+		if trace.traceparent != "" {
+			ec.Extensions[cloudevent.TraceparentExtension] = cloudevent.ChildTraceparent(trace.traceparent)
+		} else {
+			ec.Extensions[cloudevent.TraceparentExtension] = cloudevent.NewTraceparent()
+		}
+	}
+	e := event.Event{Context: ec, DataEncoded: data}
 	key := a.Key
 	if key == "" && s.key != nil {
 		key = s.key(out.value)
@@ -111,14 +155,18 @@ func (s *sender) message(ctx context.Context, out *outbound) (*message.Message, 
 		key = keyFrom(s.props.PartitionKey, &e, a.Headers)
 	}
 	if key != "" {
-		e.SetExtension(cloudevent.PartitionKeyExtension, key)
+		ec.Extensions[cloudevent.PartitionKeyExtension] = key
 	}
-	e.DataEncoded = data
 	mode := cloudevent.Binary
 	if s.props.Structured {
 		mode = cloudevent.Structured
 	}
-	msg, err := cloudevent.ToMessage(e, mode, s.conv)
+	var msg *message.Message
+	if trusted {
+		msg, err = cloudevent.ToMessageTrusted(e, mode, s.conv)
+	} else {
+		msg, err = cloudevent.ToMessage(e, mode, s.conv)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("binding %s: %w", s.binding, err)
 	}
@@ -134,6 +182,37 @@ func (s *sender) message(ctx context.Context, out *outbound) (*message.Message, 
 		msg.Metadata[cloudevent.MetadataPartition] = strconv.Itoa(Partition(key, s.props.PartitionCount))
 	}
 	return msg, nil
+}
+
+// typeName is cloudevent.TypeName of v's type, remembered for the type the
+// sender saw last (a binding sends one type, as a rule).
+func (s *sender) typeName(v any) string {
+	t := reflect.TypeOf(v)
+	if c := s.lastType.Load(); c != nil && c.t == t {
+		return c.name
+	}
+	name := cloudevent.TypeName(t)
+	s.lastType.Store(&typeNameOf{t: t, name: name})
+	return name
+}
+
+// validContentType reports whether ct is a media type, as CloudEvents
+// requires of datacontenttype, remembering the last one that was.
+func (s *sender) validContentType(ct string) bool {
+	if p := s.lastContentType.Load(); p != nil && *p == ct {
+		return true
+	}
+	if _, _, err := mime.ParseMediaType(ct); err != nil {
+		return false
+	}
+	valid := ct // only this copy escapes, and only here
+	s.lastContentType.Store(&valid)
+	return true
+}
+
+type typeNameOf struct {
+	t    reflect.Type
+	name string
 }
 
 // Partition is the partition of key among count partitions: FNV-1a of the
@@ -185,7 +264,13 @@ func receive(msg *message.Message, conv cloudevent.Convention, contentType strin
 		a.ContentType = contentType
 	}
 	var traceparent string
-	if exts := e.Extensions(); len(exts) > 0 {
+	var exts map[string]any
+	if ec, ok := e.Context.(*event.EventContextV1); ok {
+		exts = ec.Extensions // read only: no need for e.Extensions' copy
+	} else {
+		exts = e.Extensions()
+	}
+	if len(exts) > 0 {
 		a.Extensions = make(map[string]string, len(exts))
 		for k, v := range exts {
 			s, ok := v.(string)
