@@ -31,6 +31,13 @@ const DefaultHealthTimeout = 5 * time.Second
 // only the middleware listed here (panic recovery and request logging to
 // the slog logger). It keeps no state of its own: every request reads the
 // application.
+//
+// gin prints a debug-mode warning and every route to gin.DefaultWriter
+// unless its process-wide mode is release (GIN_MODE=release). No setting of
+// one engine turns that off: gin.New prints before its options apply, and
+// route registration consults only the global mode and the global
+// gin.DebugPrintRouteFunc. The actuator leaves those globals to the
+// application.
 func New(app *stream.App, opts Options) *gin.Engine {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
