@@ -5,10 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"path/filepath"
 	"sync"
 	"time"
 
+	"github.com/millstream/millstream/broker/kvlog"
 	"github.com/millstream/millstream/broker/record"
 	"github.com/millstream/millstream/broker/storage"
 	"github.com/millstream/millstream/broker/vfs"
@@ -96,14 +96,11 @@ func Open(cfg ServiceConfig) (*Service, error) {
 		c:    New(cfg.Group, cfg.Clock, cfg.Logger),
 		stop: make(chan struct{}),
 	}
-	if err := s.recoverRename(); err != nil {
-		return nil, err
-	}
-	wal, err := s.openLog(cfg.Dir)
+	wal, err := s.dir().Open()
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("group: open offsets log: %w", err)
 	}
-	n, err := replay(wal, s.c.Restore)
+	n, err := kvlog.Replay(wal, s.c.Restore)
 	if err != nil {
 		_ = wal.Close()
 		return nil, fmt.Errorf("group: replay %s: %w", cfg.Dir, err)
@@ -122,47 +119,11 @@ func Open(cfg ServiceConfig) (*Service, error) {
 	return s, nil
 }
 
-func (s *Service) openLog(dir string) (*storage.Log, error) {
-	l, err := storage.Open(dir, storage.Options{FS: s.cfg.FS, Logger: s.log, RetentionMs: -1})
-	if err != nil {
-		return nil, fmt.Errorf("group: open offsets log: %w", err)
-	}
-	return l, nil
-}
-
-// replay feeds every record of l to fn and returns how many there were.
-func replay(l *storage.Log, fn func(key, value []byte) error) (int, error) {
-	n := 0
-	off := l.StartOffset()
-	for {
-		data, err := l.Read(off, 1<<20)
-		if err != nil {
-			return n, err
-		}
-		if len(data) == 0 {
-			return n, nil
-		}
-		batches, err := record.Split(data)
-		if err != nil {
-			return n, err
-		}
-		for _, b := range batches {
-			h, err := record.ParseHeader(b)
-			if err != nil {
-				return n, err
-			}
-			for r, err := range record.Records(b) {
-				if err != nil {
-					return n, fmt.Errorf("batch at offset %d: %w", h.BaseOffset, err)
-				}
-				if err := fn(r.Key, r.Value); err != nil {
-					return n, fmt.Errorf("record at offset %d: %w", r.Offset, err)
-				}
-				n++
-			}
-			off = h.LastOffset() + 1
-		}
-	}
+// dir is the offsets log's directory; compaction builds the new log in
+// <dir>.compact.
+func (s *Service) dir() kvlog.Dir {
+	return kvlog.Dir{FS: s.cfg.FS, Path: s.cfg.Dir, Temp: s.cfg.Dir + ".compact",
+		Options: storage.Options{Logger: s.log, RetentionMs: -1}}
 }
 
 // run ticks the coordinator and compacts the log when it has grown.
@@ -223,98 +184,33 @@ func (s *Service) flushLocked() (int64, error) {
 	return res.LastOffset + 1, nil
 }
 
-// Compaction writes the live records to <dir>.compact, then swaps
-// directories: dir -> <dir>.old, <dir>.compact -> dir, and removes
-// <dir>.old. recoverRename finishes or undoes a swap a crash interrupted.
-func (s *Service) recoverRename() error {
-	fs, dir := s.cfg.FS, s.cfg.Dir
-	_, errDir := fs.Stat(dir)
-	_, errNew := fs.Stat(dir + ".compact")
-	if errDir != nil && errNew == nil {
-		// Crashed between the two renames: the new log is complete.
-		if err := fs.Rename(dir+".compact", dir); err != nil {
-			return fmt.Errorf("group: finish compaction of %s: %w", dir, err)
-		}
-	}
-	if err := fs.RemoveAll(dir + ".compact"); err != nil {
-		return fmt.Errorf("group: remove unfinished compaction of %s: %w", dir, err)
-	}
-	if err := fs.RemoveAll(dir + ".old"); err != nil {
-		return fmt.Errorf("group: remove old offsets log %s.old: %w", dir, err)
-	}
-	return nil
-}
-
-// compactLocked rewrites the log with the coordinator's snapshot. s.mu held.
+// compactLocked rewrites the log with the coordinator's snapshot (see
+// kvlog.Dir.Rewrite for the steps and what a crash leaves). s.mu held.
 func (s *Service) compactLocked() error {
 	if _, err := s.flushLocked(); err != nil {
 		return err
 	}
-	dir, tmp := s.cfg.Dir, s.cfg.Dir+".compact"
-	if err := s.cfg.FS.RemoveAll(tmp); err != nil {
-		return fmt.Errorf("group: compact: %w", err)
-	}
-	fresh, err := s.openLog(tmp)
-	if err != nil {
-		return err
-	}
 	snap := s.c.Snapshot()
 	now := s.cfg.Clock.Now().UnixMilli()
-	for len(snap) > 0 {
-		n := min(len(snap), 500)
-		rs := make([]record.Record, n)
-		for i, r := range snap[:n] {
-			rs[i] = record.Record{Timestamp: now, Key: r.Key, Value: r.Value}
-		}
-		snap = snap[n:]
-		batch, err := record.Build(0, rs...)
-		if err == nil {
-			_, err = fresh.Append(batch)
-		}
+	rs := make([]record.Record, len(snap))
+	for i, r := range snap {
+		rs[i] = record.Record{Timestamp: now, Key: r.Key, Value: r.Value}
+	}
+	old := s.wal
+	wal, err := s.dir().Rewrite(old, rs)
+	if wal == nil || wal == old {
 		if err != nil {
-			_ = fresh.Close()
-			return fmt.Errorf("group: compact: write %s: %w", tmp, err)
+			return fmt.Errorf("group: compact: %w", err)
 		}
-	}
-	if err := fresh.Sync(context.Background(), fresh.EndOffset()); err != nil {
-		_ = fresh.Close()
-		return fmt.Errorf("group: compact: sync %s: %w", tmp, err)
-	}
-	if err := fresh.Close(); err != nil {
-		return fmt.Errorf("group: compact: close %s: %w", tmp, err)
-	}
-	if err := s.wal.Close(); err != nil {
-		return fmt.Errorf("group: compact: close %s: %w", dir, err)
-	}
-	swap := func() error {
-		if err := s.cfg.FS.Rename(dir, dir+".old"); err != nil {
-			return err
-		}
-		if err := s.cfg.FS.Rename(tmp, dir); err != nil {
-			return err
-		}
-		if err := s.cfg.FS.SyncDir(filepath.Dir(dir)); err != nil {
-			return err
-		}
-		return s.cfg.FS.RemoveAll(dir + ".old")
-	}
-	swapErr := swap()
-	if swapErr != nil {
-		if err := s.recoverRename(); err != nil {
-			s.log.Error("compact offsets log: recover", "err", err)
-		}
-	}
-	wal, err := s.openLog(dir)
-	if err != nil {
-		return errors.Join(swapErr, err)
+		return nil
 	}
 	s.wal = wal
 	s.walGen++
 	s.appended = 0
-	if swapErr != nil {
-		return fmt.Errorf("group: compact: swap logs: %w", swapErr)
+	if err != nil {
+		return fmt.Errorf("group: compact: %w", err)
 	}
-	s.log.Info("offsets log compacted", "dir", dir, "records", wal.EndOffset())
+	s.log.Info("offsets log compacted", "dir", s.cfg.Dir, "records", wal.EndOffset())
 	return nil
 }
 

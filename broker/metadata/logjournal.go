@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/millstream/millstream/broker/kvlog"
 	"github.com/millstream/millstream/broker/record"
 	"github.com/millstream/millstream/broker/storage"
 )
@@ -54,38 +55,8 @@ func (j *logJournal) append(key, value []byte) error {
 }
 
 func (j *logJournal) replay(fn func(key, value []byte) error) error {
-	for off := j.log.StartOffset(); off < j.log.EndOffset(); {
-		data, err := j.log.Read(off, 1<<20)
-		if err != nil {
-			return err
-		}
-		if len(data) == 0 {
-			break
-		}
-		batches, err := record.Split(data)
-		if err != nil {
-			return err
-		}
-		for _, b := range batches {
-			h, err := record.ParseHeader(b)
-			if err != nil {
-				return err
-			}
-			for rec, err := range record.Records(b) {
-				if err != nil {
-					return err
-				}
-				if rec.Offset < off {
-					continue
-				}
-				if err := fn(rec.Key, rec.Value); err != nil {
-					return fmt.Errorf("offset %d: %w", rec.Offset, err)
-				}
-			}
-			off = max(off, h.LastOffset()+1)
-		}
-	}
-	return nil
+	_, err := kvlog.Replay(j.log, fn)
+	return err
 }
 
 func (j *logJournal) close() error { return j.log.Close() }
