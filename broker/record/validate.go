@@ -23,7 +23,12 @@ const minRecordSize = 7
 // CRC-32C, that the record count is positive and, for uncompressed batches,
 // that lastOffsetDelta is count-1 and that the records' varint framing walks
 // to exactly the end of b with offset deltas 0, 1, 2... Compressed records are
-// not opened.
+// not opened: that would cost a decompression of every produced batch
+// (BenchmarkDecompressedRecords: zstd and gzip decode at 100-500 MB/s, about
+// the rate of the whole produce path), while the CRC already covers the
+// compressed bytes, the broker never rewrites them and consumers check the
+// records as they decompress them. [DecompressedRecords] opens them where
+// the broker must.
 //
 // The error wraps [ErrLegacyFormat], [ErrCorrupt], [ErrInvalidRecord] or
 // [ErrUnsupportedCompression].
