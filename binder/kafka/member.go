@@ -52,9 +52,11 @@ type member struct {
 	assignedOnce sync.Once
 	// assignments counts group assignments (rebalances seen), for tests.
 	assignments atomic.Int32
+	// claims are the partitions an assigned member took (Subscriber.claim).
+	claims []int32
 }
 
-func newMember(ctx context.Context, s *Subscriber, adm *kadm.Client, topic string) (*member, error) {
+func newMember(ctx context.Context, s *Subscriber, adm *kadm.Client, topic string) (_ *member, err error) {
 	cfg := &s.cfg
 	m := &member{
 		s:      s,
@@ -69,6 +71,12 @@ func newMember(ctx context.Context, s *Subscriber, adm *kadm.Client, topic strin
 		assigned: make(chan struct{}),
 	}
 	m.pollCtx, m.stopPoll = context.WithCancel(ctx)
+	defer func() {
+		if err != nil {
+			m.stopPoll()
+			s.unclaim(topic, m.claims)
+		}
+	}()
 	opts, err := cfg.kgoOpts()
 	if err != nil {
 		return nil, err
@@ -147,7 +155,15 @@ func (m *member) startOffsets(ctx context.Context) (map[int32]kgo.Offset, error)
 	parts := cfg.Partitions
 	if len(parts) == 0 {
 		ends.Each(func(o kadm.ListedOffset) { parts = append(parts, o.Partition) })
+		slices.Sort(parts)
 	}
+	for _, p := range parts {
+		if _, ok := ends.Lookup(m.topic, p); !ok {
+			return nil, fmt.Errorf("topic %s has no partition %d", m.topic, p)
+		}
+	}
+	parts = m.s.claim(m.topic, parts)
+	m.claims = parts
 	var committed kadm.OffsetResponses
 	if cfg.Group != "" {
 		committed, err = m.adm.FetchOffsetsForTopics(ctx, cfg.Group, m.topic)
@@ -160,10 +176,7 @@ func (m *member) startOffsets(ctx context.Context) (map[int32]kgo.Offset, error)
 	}
 	out := make(map[int32]kgo.Offset, len(parts))
 	for _, p := range parts {
-		end, ok := ends.Lookup(m.topic, p)
-		if !ok {
-			return nil, fmt.Errorf("topic %s has no partition %d", m.topic, p)
-		}
+		end, _ := ends.Lookup(m.topic, p)
 		out[p] = kgo.NewOffset().At(end.Offset)
 		if c, ok := committed.Lookup(m.topic, p); ok && c.At >= 0 {
 			out[p] = kgo.NewOffset().At(c.At)

@@ -154,7 +154,11 @@ func (c *SubscriberConfig) Validate() error {
 // # Delivery
 //
 // Each Subscribe call is one consumer (one member of the Group, if there is
-// one) with its own connection. Its partitions are processed in parallel;
+// one) with its own connection. Without the group protocol (no Group, or
+// Partitions set), the Subscribe calls of one Subscriber share the
+// partitions: the first takes every partition no other consumer of the
+// subscriber reads, later ones get what is left (often nothing), and a
+// consumer that ends frees its partitions for the next Subscribe. Its partitions are processed in parallel;
 // within a partition a message is delivered only after the one before it
 // was acked, so order per partition holds. Nack delivers the same message
 // again after NackResendDelay, before anything after it. Offsets are
@@ -190,6 +194,10 @@ type Subscriber struct {
 	prov  *provisioner
 	// sharedAdmin: admin belongs to the binder; Close leaves it open.
 	sharedAdmin bool
+	// claimed holds, per topic, the partitions that consumers outside the
+	// group protocol (no group, or Partitions set) read: Subscribe calls
+	// of one subscriber share them rather than read them twice.
+	claimed map[string]map[int32]bool
 }
 
 // NewSubscriber checks cfg and returns a subscriber. It connects on the
@@ -199,7 +207,8 @@ func NewSubscriber(cfg SubscriberConfig) (*Subscriber, error) {
 		return nil, fmt.Errorf("kafka: subscriber config: %w", err)
 	}
 	cfg.setDefaults()
-	return &Subscriber{cfg: cfg, log: discardLogger(cfg.Logger), gate: newGate(), members: make(map[*member]struct{})}, nil
+	return &Subscriber{cfg: cfg, log: discardLogger(cfg.Logger), gate: newGate(), members: make(map[*member]struct{}),
+		claimed: make(map[string]map[int32]bool)}, nil
 }
 
 // adminClient returns the shared admin client and provisioner, making them
@@ -335,11 +344,41 @@ func (s *Subscriber) Ping(ctx context.Context) error {
 	return cl.Ping(ctx)
 }
 
-// removeMember forgets a consumer that ended.
+// removeMember forgets a consumer that ended, and frees its partitions.
 func (s *Subscriber) removeMember(m *member) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.members, m)
+	for _, p := range m.claims {
+		delete(s.claimed[m.topic], p)
+	}
+}
+
+// unclaim frees partitions of a consumer that did not start.
+func (s *Subscriber) unclaim(topic string, parts []int32) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, p := range parts {
+		delete(s.claimed[topic], p)
+	}
+}
+
+// claim takes the partitions of want that no other consumer of topic
+// reads, and returns them.
+func (s *Subscriber) claim(topic string, want []int32) []int32 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.claimed[topic] == nil {
+		s.claimed[topic] = make(map[int32]bool)
+	}
+	var got []int32
+	for _, p := range want {
+		if !s.claimed[topic][p] {
+			s.claimed[topic][p] = true
+			got = append(got, p)
+		}
+	}
+	return got
 }
 
 // Close ends every consumer (see [Subscriber]) and waits for them. Calling
