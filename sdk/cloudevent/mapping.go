@@ -187,53 +187,13 @@ func FromMessage(m *message.Message, c Convention) (event.Event, error) {
 	// The context is filled through its own setters, which return their
 	// errors, rather than the event's, which collect them in a map.
 	ec := &event.EventContextV1{}
-	bad := func(attr string, err error) (event.Event, error) {
-		return event.Event{}, fmt.Errorf("%w: message %s: %s: %w", ErrInvalidEvent, m.UUID, attr, err)
-	}
 	for k, v := range m.Metadata {
 		name, ok := strings.CutPrefix(k, p)
 		if !ok {
 			continue
 		}
-		switch name = strings.ToLower(name); name {
-		case "specversion":
-		case "id":
-			if err := ec.SetID(v); err != nil {
-				return bad(name, err)
-			}
-		case "source":
-			if err := ec.SetSource(v); err != nil {
-				return bad(name, err)
-			}
-		case "type":
-			ec.SetType(v)
-		case "subject":
-			ec.SetSubject(v)
-		case "dataschema":
-			if err := ec.SetDataSchema(v); err != nil {
-				return bad(name, err)
-			}
-		case "datacontenttype":
-			// Not where binary mode puts it, but accept it when the
-			// content-type entry is missing.
-			if ct == "" {
-				ct = v
-			}
-		case "time":
-			t, err := time.Parse(time.RFC3339Nano, v)
-			if err != nil {
-				return event.Event{}, fmt.Errorf("%w: time %q of message %s: %w", ErrInvalidEvent, v, m.UUID, err)
-			}
-			ec.SetTime(t)
-		default:
-			if event.IsExtensionNameValid(name) {
-				if ec.Extensions == nil {
-					ec.Extensions = make(map[string]any, 2)
-				}
-				if err := ec.SetExtension(name, v); err != nil {
-					return bad("extension "+name, err)
-				}
-			}
+		if err := setAttribute(ec, strings.ToLower(name), v, &ct); err != nil {
+			return event.Event{}, invalid(m, err)
 		}
 	}
 	if ct != "" {
@@ -248,9 +208,57 @@ func FromMessage(m *message.Message, c Convention) (event.Event, error) {
 		}
 	}
 	if err := ec.Validate(); err != nil {
-		return event.Event{}, fmt.Errorf("%w: message %s: %w", ErrInvalidEvent, m.UUID, err)
+		return event.Event{}, invalid(m, err)
 	}
 	return event.Event{Context: ec, DataEncoded: m.Payload}, nil
+}
+
+// invalid wraps the reason a message is not a valid event.
+func invalid(m *message.Message, err error) error {
+	return fmt.Errorf("%w: message %s: %w", ErrInvalidEvent, m.UUID, err)
+}
+
+// setAttribute sets the attribute or extension name (lower case) of ec from
+// its binary-mode value v; datacontenttype goes to *ct when that is empty.
+func setAttribute(ec *event.EventContextV1, name, v string, ct *string) error {
+	var err error
+	switch name {
+	case "specversion":
+	case "id":
+		err = ec.SetID(v)
+	case "source":
+		err = ec.SetSource(v)
+	case "type":
+		err = ec.SetType(v)
+	case "subject":
+		err = ec.SetSubject(v)
+	case "dataschema":
+		err = ec.SetDataSchema(v)
+	case "datacontenttype":
+		// Not where binary mode puts it, but accept it when the
+		// content-type entry is missing.
+		if *ct == "" {
+			*ct = v
+		}
+	case "time":
+		t, perr := time.Parse(time.RFC3339Nano, v)
+		if perr != nil {
+			return fmt.Errorf("time %q: %w", v, perr)
+		}
+		err = ec.SetTime(t)
+	default:
+		if !event.IsExtensionNameValid(name) {
+			return nil // an ordinary header
+		}
+		if ec.Extensions == nil {
+			ec.Extensions = make(map[string]any, 2)
+		}
+		err = ec.SetExtension(name, v)
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	return nil
 }
 
 // Headers returns the metadata of m that is neither a CloudEvent attribute

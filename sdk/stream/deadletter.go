@@ -78,22 +78,27 @@ func firstAttemptOutside(retry middleware.Retry) message.HandlerMiddleware {
 	return func(h message.HandlerFunc) message.HandlerFunc {
 		return func(msg *message.Message) ([]*message.Message, error) {
 			if msg.Context().Err() != nil {
-				return retry.Middleware(h)(msg) // Retry does not call h then
+				return retryAfter(retry, h, msg, nil, nil, false)
 			}
 			out, err := h(msg)
 			if err == nil {
 				return out, nil
 			}
-			replayed := false
-			return retry.Middleware(func(m *message.Message) ([]*message.Message, error) {
-				if !replayed {
-					replayed = true
-					return out, err
-				}
-				return h(m)
-			})(msg)
+			return retryAfter(retry, h, msg, out, err, true)
 		}
 	}
+}
+
+// retryAfter runs Watermill's Retry on msg; with replay, its first attempt
+// returns out and err, the first attempt's result.
+func retryAfter(retry middleware.Retry, h message.HandlerFunc, msg *message.Message, out []*message.Message, err error, replay bool) ([]*message.Message, error) {
+	return retry.Middleware(func(m *message.Message) ([]*message.Message, error) {
+		if replay {
+			replay = false
+			return out, err
+		}
+		return h(m)
+	})(msg)
 }
 
 func (u *unit) gateMiddleware(h message.HandlerFunc) message.HandlerFunc {
@@ -126,34 +131,40 @@ func (u *unit) deadLetterMiddleware(h message.HandlerFunc) message.HandlerFunc {
 		if err == nil {
 			return out, nil
 		}
-		if u.shuttingDown(msg) {
-			// Leave the message for the next run: not an error of its own.
-			return nil, err
-		}
-		u.app.metrics.DeadLetter(u.inName)
-		if !u.inProps.DLQ {
-			u.app.log.Error("stream: message dropped after its last attempt (dlq is off)",
-				slog.String("binding", u.inName), slog.String("id", msg.UUID),
-				slog.Int("attempts", *attempts), slog.Any("error", err))
-			return nil, nil
-		}
-		dl := copyMessage(msg)
-		delete(dl.Metadata, cloudevent.MetadataPartition)
-		dl.Metadata[HeaderOriginalDestination] = u.inProps.Destination
-		if u.inProps.Group != "" {
-			dl.Metadata[HeaderOriginalGroup] = u.inProps.Group
-		}
-		dl.Metadata[HeaderExceptionMessage] = err.Error()
-		dl.Metadata[HeaderAttempts] = strconv.Itoa(*attempts)
-		if perr := u.dlq.Publish(u.inProps.DLQDestination, dl); perr != nil {
-			// Not acked: the message comes again rather than being lost.
-			return nil, errors.Join(err, perr)
-		}
-		u.app.log.Warn("stream: message sent to the dead-letter destination",
+		return u.giveUp(msg, *attempts, err)
+	}
+}
+
+// giveUp handles a message that failed its last attempt: dead letter, or
+// drop.
+func (u *unit) giveUp(msg *message.Message, attempts int, err error) ([]*message.Message, error) {
+	if u.shuttingDown(msg) {
+		// Leave the message for the next run: not an error of its own.
+		return nil, err
+	}
+	u.app.metrics.DeadLetter(u.inName)
+	if !u.inProps.DLQ {
+		u.app.log.Error("stream: message dropped after its last attempt (dlq is off)",
 			slog.String("binding", u.inName), slog.String("id", msg.UUID),
-			slog.String("dlq", u.inProps.DLQDestination), slog.Int("attempts", *attempts), slog.Any("error", err))
+			slog.Int("attempts", attempts), slog.Any("error", err))
 		return nil, nil
 	}
+	dl := copyMessage(msg)
+	delete(dl.Metadata, cloudevent.MetadataPartition)
+	dl.Metadata[HeaderOriginalDestination] = u.inProps.Destination
+	if u.inProps.Group != "" {
+		dl.Metadata[HeaderOriginalGroup] = u.inProps.Group
+	}
+	dl.Metadata[HeaderExceptionMessage] = err.Error()
+	dl.Metadata[HeaderAttempts] = strconv.Itoa(attempts)
+	if perr := u.dlq.Publish(u.inProps.DLQDestination, dl); perr != nil {
+		// Not acked: the message comes again rather than being lost.
+		return nil, errors.Join(err, perr)
+	}
+	u.app.log.Warn("stream: message sent to the dead-letter destination",
+		slog.String("binding", u.inName), slog.String("id", msg.UUID),
+		slog.String("dlq", u.inProps.DLQDestination), slog.Int("attempts", attempts), slog.Any("error", err))
+	return nil, nil
 }
 
 // shuttingDown reports whether the binding is stopping, or the message's
