@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"reflect"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -26,6 +27,9 @@ type unit struct {
 	inBinder, outBinder      Binder
 	inBinderN, outBinderName string
 	out                      *sender
+	// inAttrs: the handler takes a Message, so received messages keep
+	// their extensions and headers.
+	inAttrs bool
 	// gate holds messages of a paused binding whose subscriber cannot
 	// pause itself, and a paused supplier's loop.
 	gate *gate
@@ -58,6 +62,7 @@ type unit struct {
 
 func (a *App) newUnit(st *stage) (*unit, error) {
 	u := &unit{app: a, name: st.name, st: st, gate: newGate()}
+	u.inAttrs = st.inType != nil && reflect.PointerTo(st.inType).Implements(reflect.TypeFor[receiver]())
 	var errs []error
 	if st.kind != kindSupplier {
 		u.inName = InputBinding(st.name, 0)
@@ -278,7 +283,7 @@ func (u *unit) closeLocked(ctx context.Context) error {
 
 // handle runs the function on one received message and sends its output.
 func (u *unit) handle(msg *message.Message) ([]*message.Message, error) {
-	in, traceparent, err := receive(msg, u.inBinder.Convention(), u.inProps.ContentType)
+	in, traceparent, err := receive(msg, u.inBinder.Convention(), u.inProps.ContentType, u.inAttrs)
 	if err != nil {
 		return nil, err
 	}

@@ -133,7 +133,7 @@ func Decode[T any](msg *message.Message, conv cloudevent.Convention, codecs *clo
 	if codecs == nil {
 		codecs = cloudevent.NewCodecs()
 	}
-	in, _, err := receive(msg, conv, "")
+	in, _, err := receive(msg, conv, "", true)
 	if err != nil {
 		return Message[T]{}, err
 	}

@@ -250,8 +250,10 @@ func keyFrom(spec string, e *event.Event, headers map[string]string) string {
 }
 
 // receive turns a received message into an inbound, with the content type
-// defaulting to the binding's.
-func receive(msg *message.Message, conv cloudevent.Convention, contentType string) (*inbound, string, error) {
+// defaulting to the binding's. Without attrs, only what decoding a payload
+// needs is kept (content type, id): the extensions and headers are skipped,
+// for handlers that take a payload rather than a Message.
+func receive(msg *message.Message, conv cloudevent.Convention, contentType string, attrs bool) (*inbound, string, error) {
 	e, err := cloudevent.FromMessage(msg, conv)
 	if err != nil {
 		return nil, "", fmt.Errorf("%w: %w", ErrDecode, err)
@@ -269,6 +271,12 @@ func receive(msg *message.Message, conv cloudevent.Convention, contentType strin
 		exts = ec.Extensions // read only: no need for e.Extensions' copy
 	} else {
 		exts = e.Extensions()
+	}
+	if !attrs {
+		if tp, ok := exts[cloudevent.TraceparentExtension].(string); ok {
+			traceparent = tp
+		}
+		return in, traceparent, nil
 	}
 	if len(exts) > 0 {
 		a.Extensions = make(map[string]string, len(exts))

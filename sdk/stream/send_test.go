@@ -1,6 +1,7 @@
 package stream_test
 
 import (
+	"context"
 	"errors"
 	"testing"
 
@@ -56,5 +57,37 @@ func TestSentEventsAreValid(t *testing.T) {
 		if !errors.Is(err, cloudevent.ErrInvalidEvent) {
 			t.Errorf("sending a message with a bad %s: error %v, want cloudevent.ErrInvalidEvent", name, err)
 		}
+	}
+}
+
+// A handler that takes a plain payload still continues the trace of what it
+// handles; one that takes a Message, first in a composition too, sees the
+// received extensions and headers.
+func TestReceivedAttributesByHandlerKind(t *testing.T) {
+	const parent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+	in := stream.Message[string]{Payload: "x", Headers: map[string]string{"x-in": "1"},
+		Extensions: map[string]string{"tenant": "acme", cloudevent.TraceparentExtension: parent}}
+
+	h := streamtest.Run(t, newApp(t, stream.Config{}, stream.Function("uppercase", uppercase)))
+	h.Send("uppercase-in-0", in)
+	got := streamtest.Receive[string](t, h, "uppercase-out-0")
+	if tp := got.Extensions[cloudevent.TraceparentExtension]; tp[3:35] != parent[3:35] || tp == parent {
+		t.Errorf("plain handler: traceparent out %q, want a child of %q", tp, parent)
+	}
+
+	seen := make(chan stream.Message[string], 1)
+	first := stream.Function("first", func(_ context.Context, m stream.Message[string]) (string, error) {
+		seen <- m
+		return m.Payload, nil
+	})
+	second := stream.Function("second", uppercase)
+	h = streamtest.Run(t, newApp(t, stream.Config{FunctionDefinition: "first|second"}, first, second))
+	h.Send("firstsecond-in-0", in)
+	m := <-seen
+	if m.Headers["x-in"] != "1" || m.Extensions["tenant"] != "acme" || m.Extensions[cloudevent.TraceparentExtension] != parent {
+		t.Errorf("composed handler taking a Message saw headers %v, extensions %v", m.Headers, m.Extensions)
+	}
+	if got := streamtest.Receive[string](t, h, "firstsecond-out-0"); got.Payload != "X" {
+		t.Errorf("composed output %q, want X", got.Payload)
 	}
 }
