@@ -224,9 +224,7 @@ func TestKcatOffsets(t *testing.T) {
 // that record's offset and timestamp (it decompresses the batch); kcat -o
 // s@TS and kafka-python's offsets_for_times rely on it.
 func TestListOffsetsByTimeInCompressedBatch(t *testing.T) {
-	t.Skip("KNOWN BROKER BUG: ListOffsets by timestamp inside a compressed batch answers the batch's base offset and " +
-		"max timestamp (broker/storage LookupTimestamp) instead of the first record at or after the timestamp; " +
-		"kcat -o s@TS and kafka-python offsets_for_times then start up to a whole batch early. Remove this Skip with the fix.")
+	t.Parallel()
 	kcat := requireKcat(t)
 	b := startBroker(t)
 	const topic = "kcat-times-compressed"
