@@ -41,6 +41,7 @@ func (s *Server) handleProduce(_ context.Context, r *Request) (Reply, error) {
 		last   int64
 	}
 	var toSync []pending
+	var acks0Err error // the first partition's error, for acks=0
 	waitFsync := req.Acks == -1 && s.cfg.Fsync.Mode == FsyncAlways
 	acksValid := req.Acks == 0 || req.Acks == 1 || req.Acks == -1
 	for ti, rt := range req.Topics {
@@ -65,6 +66,9 @@ func (s *Server) handleProduce(_ context.Context, r *Request) (Reply, error) {
 				sp.ErrorCode = code.Code
 				sp.ErrorMessage = errMessage(err)
 				s.log.Debug("produce refused", "topic", rt.Topic, "partition", rp.Partition, "error", code.Message, "reason", err)
+				if acks0Err == nil {
+					acks0Err = fmt.Errorf("produce with acks=0 to %s partition %d refused, closing the connection so the client refreshes its metadata (as Kafka does): %w", rt.Topic, rp.Partition, err)
+				}
 			} else {
 				sp.BaseOffset, sp.LogAppendTime, sp.LogStartOffset = res.BaseOffset, res.LogAppendTime, res.LogStartOffset
 				if waitFsync {
@@ -76,7 +80,8 @@ func (s *Server) handleProduce(_ context.Context, r *Request) (Reply, error) {
 		resp.Topics = append(resp.Topics, st)
 	}
 	if req.Acks == 0 {
-		return noResponse, nil
+		// No response can carry the error, so the connection goes.
+		return noResponse, acks0Err
 	}
 	if len(toSync) == 0 {
 		return respond(resp), nil

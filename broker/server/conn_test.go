@@ -126,6 +126,21 @@ func TestProduceAcksZeroNoResponse(t *testing.T) {
 	}
 }
 
+// TestProduceAcksZeroErrorClosesConnection: an acks=0 produce that fails
+// (here, to a topic that does not exist) has no response to carry the error,
+// so the broker closes the connection, as Kafka does; the client reconnects
+// and refreshes its metadata.
+func TestProduceAcksZeroErrorClosesConnection(t *testing.T) {
+	b := brokertest.Start(t)
+	c := dialRaw(t, b.Addr())
+	batch, err := record.Build(0, record.Record{Timestamp: 1, Value: []byte("lost")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.send(produceReq("no-such-topic", 0, 0, batch), 1)
+	c.expectClosed()
+}
+
 func produceReq(topic string, partition int32, acks int16, records []byte) *kmsg.ProduceRequest {
 	req := kmsg.NewPtrProduceRequest()
 	req.Version = 7
