@@ -219,8 +219,9 @@ func TestKcatOffsets(t *testing.T) {
 	}
 }
 
-// TestListOffsetsByTimeInCompressedBatch asks for the first record at or
-// after a timestamp that falls inside a compressed batch. Kafka answers with
+// TestListOffsetsByTimeInCompressedBatch asks kcat and kafka-python for
+// the first record at or after a timestamp that falls inside a compressed
+// batch. Kafka answers with
 // that record's offset and timestamp (it decompresses the batch); kcat -o
 // s@TS and kafka-python's offsets_for_times rely on it.
 func TestListOffsetsByTimeInCompressedBatch(t *testing.T) {
@@ -239,6 +240,15 @@ func TestListOffsetsByTimeInCompressedBatch(t *testing.T) {
 	}
 	if want := fmt.Sprintf("51 %d\n", base.UnixMilli()+51_000); string(out) != want {
 		t.Fatalf("kcat -o s@%d on a zstd batch = %q, want %q", ts, out, want)
+	}
+	requireKafkaPython(t)
+	var res struct {
+		Offset    *int64 `json:"offset"`
+		Timestamp *int64 `json:"timestamp"`
+	}
+	runPyFeature(t, &res, "offsetsfortimes", b.Addr(), topic, strconv.FormatInt(ts, 10))
+	if res.Offset == nil || *res.Offset != 51 || res.Timestamp == nil || *res.Timestamp != base.UnixMilli()+51_000 {
+		t.Errorf("kafka-python offsets_for_times(%d) on a zstd batch = offset %v timestamp %v, want 51 and %d", ts, deref(res.Offset), deref(res.Timestamp), base.UnixMilli()+51_000)
 	}
 }
 
