@@ -30,7 +30,8 @@
 //     pipelined requests, failed fetches and acks=0 produces.
 //
 // A test that documents a broker bug not fixed yet starts with
-// t.Skip("KNOWN BROKER BUG: ..."); remove the Skip with the fix.
+// t.Skip("KNOWN BROKER BUG: ..."); remove the Skip with the fix. (None is
+// skipped today.)
 //
 // # Testing another broker
 //

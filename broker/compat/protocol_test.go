@@ -144,8 +144,7 @@ func TestApiVersionsUnknownVersion(t *testing.T) {
 // leaves an acks=0 producer writing into the void until its next periodic
 // metadata refresh.
 func TestAcksZeroProduceErrorClosesConnection(t *testing.T) {
-	t.Skip("KNOWN BROKER BUG: a failed acks=0 Produce (unknown topic or partition, corrupt batch) is dropped " +
-		"silently and the connection stays open; Kafka closes the connection. Remove this Skip with the fix.")
+	t.Parallel()
 	b := startBroker(t, withArgs("--auto-create-topics=false"))
 	createTopic(t, b.Addr(), "acks0", 1)
 	corrupt := validBatch()
