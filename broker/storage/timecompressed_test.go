@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/binary"
+	"errors"
 	"hash/crc32"
 	"math/rand/v2"
 	"slices"
@@ -101,4 +102,36 @@ func TestLookupTimestampInCompressedBatches(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestLookupTimestampDecompressionBomb: a stored batch whose few KiB inflate
+// past the lookup's limit (64 MiB here) fails the lookup with
+// record.ErrTooLarge instead of exhausting memory.
+func TestLookupTimestampDecompressionBomb(t *testing.T) {
+	if testing.Short() {
+		t.Skip("inflates 64 MiB")
+	}
+	l, err := storage.Open(t.TempDir(), storage.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	b, err := record.Build(0, record.Record{Timestamp: 5000, Value: []byte("v")}, record.Record{Timestamp: 5001})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Records section: 65 MiB of zeros, zstd-compressed.
+	bomb := append(slices.Clone(b[:record.HeaderSize]), make([]byte, 65<<20)...)
+	bomb = compressBatch(t, bomb, record.CompressionZstd)
+	if len(bomb) > 64<<10 {
+		t.Fatalf("bomb of %d bytes", len(bomb))
+	}
+	if _, err := l.Append(bomb); err != nil {
+		t.Fatal(err)
+	}
+	_, _, _, err = l.LookupTimestamp(5001)
+	if !errors.Is(err, record.ErrTooLarge) {
+		t.Fatalf("LookupTimestamp in a bomb = %v, want record.ErrTooLarge", err)
+	}
+	t.Log(err)
 }
