@@ -112,10 +112,14 @@ func TestGroupPauseDoesNotRebalance(t *testing.T) {
 	publishN(t, pub, topic, 0, 1)
 	receive(t, msgs).Ack()
 	before := kafka.Assignments(sub)
-	sub.Pause()
+	if err := sub.Pause(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	publishN(t, pub, topic, 1, 2)
 	receiveNone(t, msgs, 2*time.Second) // longer than the heartbeat and session checks
-	sub.Resume()
+	if err := sub.Resume(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	if m := receive(t, msgs); m.UUID != "1" {
 		t.Fatalf("after resume got %s, want 1", m.UUID)
 	}

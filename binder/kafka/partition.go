@@ -101,11 +101,6 @@ func (p *partition) run() {
 		if rec == nil {
 			return
 		}
-		select {
-		case <-p.m.s.gate.wait():
-		case <-p.stopc:
-			return
-		}
 		if !p.deliver(rec) {
 			return
 		}
@@ -128,11 +123,12 @@ func (p *partition) deliver(rec *kgo.Record) bool {
 		}
 		ctx, cancel := context.WithCancel(p.m.msgCtx)
 		msg.SetContext(ctx)
-		select {
-		case p.m.out <- msg:
-		case <-p.stopc:
+		if sent, stopped := p.handOut(msg); !sent {
 			cancel()
-			return false
+			if stopped {
+				return false
+			}
+			continue
 		}
 		acked, stopped := p.await(msg)
 		cancel()
@@ -153,6 +149,35 @@ func (p *partition) deliver(rec *kgo.Record) bool {
 				t.Stop()
 				return false
 			}
+		}
+	}
+}
+
+// handOut sends msg to the consumer while the subscriber is not paused. It
+// gives up (sent false, stopped false) when a pause begins first, so that
+// the caller waits for the resume and makes a fresh message.
+func (p *partition) handOut(msg *message.Message) (sent, stopped bool) {
+	g := p.m.s.gate
+	for {
+		shut, ok := g.enter()
+		if !ok {
+			select {
+			case <-g.wait():
+				continue
+			case <-p.stopc:
+				return false, true
+			}
+		}
+		select {
+		case p.m.out <- msg:
+			g.leave()
+			return true, false
+		case <-shut:
+			g.leave()
+			return false, false
+		case <-p.stopc:
+			g.leave()
+			return false, true
 		}
 	}
 }

@@ -288,25 +288,54 @@ func (s *Subscriber) Subscribe(ctx context.Context, topic string) (<-chan *messa
 }
 
 // Pause stops delivering messages and fetching records, without leaving the
-// group. A message already delivered can still be acked. It affects every
-// consumer of the subscriber, current and future.
-func (s *Subscriber) Pause() {
+// group: members keep their partitions and no rebalance happens. It affects
+// every consumer of the subscriber, current and future. Once Pause returns
+// nil no consumer hands out another message until Resume; a message
+// delivered before can still be acked or nacked, and a nacked one is held
+// back with the rest. Pause waits only for consumers caught in the middle of
+// handing out a message to step back; if ctx ends first it undoes itself and
+// returns ctx's error. It implements [stream.Pauser], so the SDK pauses a
+// Kafka binding by fetch pausing. Pause after Close returns
+// [ErrSubscriberClosed].
+func (s *Subscriber) Pause(ctx context.Context) error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.gate.shut()
+	if s.closed {
+		s.mu.Unlock()
+		return fmt.Errorf("kafka: pause: %w", ErrSubscriberClosed)
+	}
+	drained := s.gate.shut()
 	for m := range s.members {
 		m.cl.PauseFetchTopics(m.topic)
 	}
+	s.mu.Unlock()
+	select {
+	case <-drained:
+		return nil
+	case <-ctx.Done():
+		if err := s.Resume(context.Background()); err != nil {
+			return fmt.Errorf("kafka: pause: %w (and undoing it: %w)", ctx.Err(), err)
+		}
+		return fmt.Errorf("kafka: pause: %w", ctx.Err())
+	}
 }
 
-// Resume undoes Pause.
-func (s *Subscriber) Resume() {
+// Resume undoes Pause: delivery goes on where it stopped, nothing lost or
+// skipped. It does not block; ctx is taken for [stream.Pauser]. Resume after
+// Close returns [ErrSubscriberClosed].
+func (s *Subscriber) Resume(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("kafka: resume: %w", err)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.closed {
+		return fmt.Errorf("kafka: resume: %w", ErrSubscriberClosed)
+	}
 	for m := range s.members {
 		m.cl.ResumeFetchTopics(m.topic)
 	}
 	s.gate.lift()
+	return nil
 }
 
 // Paused reports whether the subscriber is paused.
@@ -414,16 +443,25 @@ var (
 	_ message.SubscribeInitializer = (*Subscriber)(nil)
 )
 
-// gate is open or shut; waiters block while it is shut.
+// gate is open or shut; waiters block while it is shut. A partition hands
+// out a message only between enter and leave, and shut reports when every
+// hand-out in progress has ended, so that once Pause returns no message goes
+// out.
 type gate struct {
-	// mu guards open.
+	// mu guards open, shutc, sending and drained.
 	mu sync.Mutex
 	// open is closed while the gate is open.
 	open chan struct{}
+	// shutc is closed while the gate is shut.
+	shutc chan struct{}
+	// sending counts partitions between enter and leave.
+	sending int
+	// drained, when not nil, is closed once sending drops to zero.
+	drained chan struct{}
 }
 
 func newGate() *gate {
-	g := &gate{open: make(chan struct{})}
+	g := &gate{open: make(chan struct{}), shutc: make(chan struct{})}
 	close(g.open)
 	return g
 }
@@ -435,14 +473,52 @@ func (g *gate) wait() <-chan struct{} {
 	return g.open
 }
 
-func (g *gate) shut() {
+// enter starts a hand-out while the gate is open; ok is false when it is
+// shut. After ok the caller must call leave, and must give up the hand-out
+// when shut is closed.
+func (g *gate) enter() (shut <-chan struct{}, ok bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	select {
+	case <-g.open:
+	default:
+		return nil, false
+	}
+	g.sending++
+	return g.shutc, true
+}
+
+// leave ends a hand-out begun by enter.
+func (g *gate) leave() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.sending--
+	if g.sending == 0 && g.drained != nil {
+		close(g.drained)
+		g.drained = nil
+	}
+}
+
+// shut closes the gate. The channel it returns is closed once no hand-out
+// begun before is still in progress.
+func (g *gate) shut() <-chan struct{} {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	select {
 	case <-g.open:
 		g.open = make(chan struct{})
+		close(g.shutc)
 	default:
 	}
+	if g.sending == 0 {
+		done := make(chan struct{})
+		close(done)
+		return done
+	}
+	if g.drained == nil {
+		g.drained = make(chan struct{})
+	}
+	return g.drained
 }
 
 func (g *gate) lift() {
@@ -452,6 +528,7 @@ func (g *gate) lift() {
 	case <-g.open:
 	default:
 		close(g.open)
+		g.shutc = make(chan struct{})
 	}
 }
 

@@ -168,7 +168,9 @@ func TestSubscriberPauseResume(t *testing.T) {
 		t.Fatal(err)
 	}
 	receive(t, msgs).Ack()
-	sub.Pause()
+	if err := sub.Pause(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	if !sub.Paused() {
 		t.Error("Paused() = false after Pause")
 	}
@@ -176,7 +178,9 @@ func TestSubscriberPauseResume(t *testing.T) {
 		t.Fatal(err)
 	}
 	receiveNone(t, msgs, 300*time.Millisecond)
-	sub.Resume()
+	if err := sub.Resume(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	if m := receive(t, msgs); m.UUID != "2" {
 		t.Errorf("after Resume got %s, want 2", m.UUID)
 	}
