@@ -13,6 +13,7 @@ import (
 	"github.com/ThreeDotsLabs/watermill"
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/cloudevents/sdk-go/v2/event"
+	"github.com/cloudevents/sdk-go/v2/types"
 )
 
 // Mode is the CloudEvents content mode of a message.
@@ -186,18 +187,20 @@ func FromMessage(m *message.Message, c Convention) (event.Event, error) {
 	}
 	// The context is filled through its own setters, which return their
 	// errors, rather than the event's, which collect them in a map.
-	ec := &event.EventContextV1{}
+	// One allocation holds the context and what its pointers point to.
+	h := &contextHolder{}
+	ec := &h.ec
 	for k, v := range m.Metadata {
 		name, ok := strings.CutPrefix(k, p)
 		if !ok {
 			continue
 		}
-		if err := setAttribute(ec, strings.ToLower(name), v, &ct); err != nil {
+		if err := setAttribute(h, strings.ToLower(name), v, &ct); err != nil {
 			return event.Event{}, invalid(m, err)
 		}
 	}
-	if ct != "" {
-		ec.SetDataContentType(ct)
+	if h.ct = strings.TrimSpace(ct); h.ct != "" { // as SetDataContentType
+		ec.DataContentType = &h.ct
 	}
 	if k := m.Metadata[MetadataKey]; k != "" {
 		if _, has := ec.Extensions[PartitionKeyExtension]; !has {
@@ -213,6 +216,14 @@ func FromMessage(m *message.Message, c Convention) (event.Event, error) {
 	return event.Event{Context: ec, DataEncoded: m.Payload}, nil
 }
 
+// contextHolder is an event context together with the values its pointer
+// fields point to, so that building one takes one allocation.
+type contextHolder struct {
+	ec   event.EventContextV1
+	time types.Timestamp
+	ct   string
+}
+
 // invalid wraps the reason a message is not a valid event.
 func invalid(m *message.Message, err error) error {
 	return fmt.Errorf("%w: message %s: %w", ErrInvalidEvent, m.UUID, err)
@@ -220,7 +231,8 @@ func invalid(m *message.Message, err error) error {
 
 // setAttribute sets the attribute or extension name (lower case) of ec from
 // its binary-mode value v; datacontenttype goes to *ct when that is empty.
-func setAttribute(ec *event.EventContextV1, name, v string, ct *string) error {
+func setAttribute(h *contextHolder, name, v string, ct *string) error {
+	ec := &h.ec
 	var err error
 	switch name {
 	case "specversion":
@@ -245,7 +257,10 @@ func setAttribute(ec *event.EventContextV1, name, v string, ct *string) error {
 		if perr != nil {
 			return fmt.Errorf("time %q: %w", v, perr)
 		}
-		err = ec.SetTime(t)
+		if !t.IsZero() { // as SetTime
+			h.time = types.Timestamp{Time: t}
+			ec.Time = &h.time
+		}
 	default:
 		if !event.IsExtensionNameValid(name) {
 			return nil // an ordinary header

@@ -98,7 +98,10 @@ func (s *sender) message(ctx context.Context, out *outbound) (*message.Message, 
 	}
 	trusted := a.Source == "" && a.Type == "" && a.Subject == "" && a.ContentType == "" && len(a.Extensions) == 0 &&
 		s.validContentType(ct)
-	ec := &event.EventContextV1{Extensions: make(map[string]any, len(a.Extensions)+2)}
+	// One allocation holds the context and what its pointers point to.
+	h := &outContext{}
+	ec := &h.ec
+	ec.Extensions = make(map[string]any, len(a.Extensions)+2)
 	if a.ID == "" {
 		ec.ID = watermill.NewUUID()
 	} else if err := ec.SetID(a.ID); err != nil {
@@ -125,11 +128,14 @@ func (s *sender) message(ctx context.Context, out *outbound) (*message.Message, 
 	if t.IsZero() {
 		t = time.Now()
 	}
-	ec.Time = &types.Timestamp{Time: t}
+	h.time = types.Timestamp{Time: t}
+	ec.Time = &h.time
 	if a.Subject != "" {
 		ec.SetSubject(a.Subject)
 	}
-	ec.SetDataContentType(ct)
+	if h.ct = strings.TrimSpace(ct); h.ct != "" { // as SetDataContentType
+		ec.DataContentType = &h.ct
+	}
 	for k, v := range a.Extensions {
 		if err := ec.SetExtension(k, v); err != nil {
 			return nil, fmt.Errorf("binding %s: %w: extension %s: %w", s.binding, cloudevent.ErrInvalidEvent, k, err)
@@ -182,6 +188,14 @@ func (s *sender) message(ctx context.Context, out *outbound) (*message.Message, 
 		msg.Metadata[cloudevent.MetadataPartition] = strconv.Itoa(Partition(key, s.props.PartitionCount))
 	}
 	return msg, nil
+}
+
+// outContext is an event context together with the values its pointer
+// fields point to, so that building one takes one allocation.
+type outContext struct {
+	ec   event.EventContextV1
+	time types.Timestamp
+	ct   string
 }
 
 // typeName is cloudevent.TypeName of v's type, remembered for the type the
