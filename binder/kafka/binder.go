@@ -8,7 +8,6 @@ import (
 	"sync"
 
 	"github.com/ThreeDotsLabs/watermill/message"
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/millstream/millstream/sdk/cloudevent"
@@ -60,7 +59,7 @@ func New(ctx context.Context, cfg Config) (*Binder, error) {
 		return nil, err
 	}
 	b.producer = cl
-	b.prov = newProvisioner(kadm.NewClient(cl), b.log)
+	b.prov = newProvisioner(cl, b.log)
 	return b, nil
 }
 

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -119,7 +118,7 @@ func NewPublisher(cfg PublisherConfig) (*Publisher, error) {
 		return nil, err
 	}
 	log := discardLogger(cfg.Logger)
-	return &Publisher{cfg: cfg, log: log, cl: cl, ownsClient: true, prov: newProvisioner(kadm.NewClient(cl), log)}, nil
+	return &Publisher{cfg: cfg, log: log, cl: cl, ownsClient: true, prov: newProvisioner(cl, log)}, nil
 }
 
 // newProducerClient makes the franz-go client of a publisher.

@@ -229,7 +229,7 @@ func (s *Subscriber) adminClient() (*kadm.Client, *provisioner, error) {
 			return nil, nil, fmt.Errorf("kafka: new admin client: %w", err)
 		}
 		s.admin = cl
-		s.prov = newProvisioner(kadm.NewClient(cl), s.log)
+		s.prov = newProvisioner(cl, s.log)
 	}
 	return kadm.NewClient(s.admin), s.prov, nil
 }
