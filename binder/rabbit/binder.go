@@ -24,14 +24,19 @@ var ErrClosed = errors.New("rabbit: closed")
 
 // Binder is the RabbitMQ binder. It holds two connections, one for
 // publishing and one for consuming (so that the broker's flow control on
-// publishers never stalls acks), each reconnecting on its own. The zero
-// value is not usable; call [New].
+// publishers never stalls acks), each reconnecting on its own once made.
+// The zero value is not usable; call [Open] or [New].
+//
+// Lock order: connMu before mu.
 type Binder struct {
 	cfg  Config
 	log  *slog.Logger
 	wlog watermill.LoggerAdapter
-	host string // URL without credentials, for messages
+	host string // URL with the password redacted, for messages
 
+	// connMu guards pubConn and subConn, which Connect sets once; nil
+	// until then.
+	connMu  sync.Mutex
 	pubConn *wamqp.ConnectionWrapper
 	subConn *wamqp.ConnectionWrapper
 
@@ -46,30 +51,69 @@ var (
 	_ stream.HealthChecker = (*Binder)(nil)
 )
 
-// New connects to the broker of cfg (defaults applied) and returns the
-// binder. It fails when the broker cannot be reached.
-func New(ctx context.Context, cfg Config) (*Binder, error) {
+// Open checks cfg (defaults applied) and returns the binder without
+// connecting: it connects on [Binder.Connect] or on the first Publisher,
+// Subscriber or Health call. A bad configuration fails here; an unreachable
+// broker fails there, with an error naming the URL (password redacted).
+func Open(cfg Config) (*Binder, error) {
 	cfg.EnsureDefaults()
 	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
-	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	b := &Binder{cfg: cfg, log: log, wlog: watermill.NewSlogLogger(log), host: hostOf(cfg.URL), subs: make(map[*Subscriber]struct{})}
-	var err error
-	if b.pubConn, err = b.connect(ctx, "publish"); err != nil {
+	return &Binder{cfg: cfg, log: log, wlog: watermill.NewSlogLogger(log), host: redactedURL(cfg.URL), subs: make(map[*Subscriber]struct{})}, nil
+}
+
+// New is [Open] followed by [Binder.Connect]: it fails when the broker
+// cannot be reached.
+func New(ctx context.Context, cfg Config) (*Binder, error) {
+	b, err := Open(cfg)
+	if err != nil {
 		return nil, err
 	}
-	if b.subConn, err = b.connect(ctx, "consume"); err != nil {
-		b.pubConn.Close()
+	if err := b.Connect(ctx); err != nil {
 		return nil, err
 	}
 	return b, nil
+}
+
+// Connect opens the binder's two connections if they are not open yet; it
+// is idempotent and safe for concurrent use. A failed attempt can be
+// repeated. The dial timeout is ctx's deadline, or 10 s. From then on each
+// connection re-establishes itself when lost.
+func (b *Binder) Connect(ctx context.Context) error {
+	b.connMu.Lock()
+	defer b.connMu.Unlock()
+	if b.isClosed() {
+		return ErrClosed
+	}
+	if b.pubConn != nil {
+		return nil
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("rabbit: connect to %s: %w", b.host, err)
+	}
+	pub, err := b.connect(ctx, "publish")
+	if err != nil {
+		return err
+	}
+	sub, err := b.connect(ctx, "consume")
+	if err != nil {
+		pub.Close()
+		return err
+	}
+	b.pubConn, b.subConn = pub, sub
+	return nil
+}
+
+// connected returns the connections, or nil ones before Connect.
+func (b *Binder) connected() (pub, sub *wamqp.ConnectionWrapper) {
+	b.connMu.Lock()
+	defer b.connMu.Unlock()
+	return b.pubConn, b.subConn
 }
 
 func (b *Binder) connect(ctx context.Context, role string) (*wamqp.ConnectionWrapper, error) {
@@ -111,12 +155,12 @@ func (b *Binder) Convention() cloudevent.Convention { return cloudevent.AMQP() }
 
 // Publisher implements [stream.Binder]. It declares the destination's
 // exchange now, so that groups can bind to it before anything is sent.
-func (b *Binder) Publisher(_ context.Context, p stream.Publication) (message.Publisher, error) {
+func (b *Binder) Publisher(ctx context.Context, p stream.Publication) (message.Publisher, error) {
 	if p.Destination == "" {
 		return nil, errors.New("rabbit: publisher: empty destination")
 	}
-	if b.isClosed() {
-		return nil, ErrClosed
+	if err := b.Connect(ctx); err != nil {
+		return nil, err
 	}
 	if err := b.withChannel(b.pubConn, func(ch *amqp.Channel) error { return declareExchange(ch, p.Destination) }); err != nil {
 		return nil, err
@@ -127,15 +171,15 @@ func (b *Binder) Publisher(_ context.Context, p stream.Publication) (message.Pub
 // Subscriber implements [stream.Binder]. The topology ([SubscriptionTopology])
 // is declared now, so that messages sent after Subscriber returns reach the
 // group even before Subscribe is called.
-func (b *Binder) Subscriber(_ context.Context, s stream.Subscription) (message.Subscriber, error) {
+func (b *Binder) Subscriber(ctx context.Context, s stream.Subscription) (message.Subscriber, error) {
 	if s.Destination == "" || s.Group == "" {
 		return nil, fmt.Errorf("rabbit: subscriber: destination %q and group %q must be set", s.Destination, s.Group)
 	}
 	if s.Properties.Concurrency == 0 {
 		s.Properties = s.Properties.WithDefaults(s.Destination)
 	}
-	if b.isClosed() {
-		return nil, ErrClosed
+	if err := b.Connect(ctx); err != nil {
+		return nil, err
 	}
 	sub, err := newSubscriber(b, s) // network round trips: not under mu
 	if err != nil {
@@ -161,16 +205,21 @@ func (b *Binder) forget(s *Subscriber) {
 }
 
 // Health implements [stream.HealthChecker]: it fails while either
-// connection is down (and being re-established).
+// connection is down (and being re-established), and before the binder
+// connected for the first time.
 func (b *Binder) Health(context.Context) error {
 	if b.isClosed() {
 		return ErrClosed
 	}
+	pubConn, subConn := b.connected()
+	if pubConn == nil {
+		return fmt.Errorf("rabbit: not connected to %s yet", b.host)
+	}
 	var errs []error
-	if !b.pubConn.IsConnected() {
+	if !pubConn.IsConnected() {
 		errs = append(errs, fmt.Errorf("rabbit: publishing connection to %s is down; reconnecting", b.host))
 	}
-	if !b.subConn.IsConnected() {
+	if !subConn.IsConnected() {
 		errs = append(errs, fmt.Errorf("rabbit: consuming connection to %s is down; reconnecting", b.host))
 	}
 	return errors.Join(errs...)
@@ -194,7 +243,9 @@ func (b *Binder) Close() error {
 	for _, s := range subs {
 		errs = append(errs, s.Close())
 	}
-	errs = append(errs, b.subConn.Close(), b.pubConn.Close())
+	if pubConn, subConn := b.connected(); pubConn != nil {
+		errs = append(errs, subConn.Close(), pubConn.Close())
+	}
 	return errors.Join(errs...)
 }
 
@@ -240,12 +291,11 @@ func (b *Binder) awaitConnection(conn *wamqp.ConnectionWrapper) error {
 	return fmt.Errorf("rabbit: not connected to %s after waiting %v (reconnect-wait)", b.host, b.cfg.ReconnectWait)
 }
 
-// hostOf is the URL without credentials.
-func hostOf(raw string) string {
+// redactedURL is the URL with its password, if any, replaced by "xxxxx".
+func redactedURL(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return raw
+		return "(unparsable URL)"
 	}
-	u.User = nil
-	return u.String()
+	return u.Redacted()
 }

@@ -60,8 +60,48 @@ func TestParseConfigErrors(t *testing.T) {
 }
 
 func TestNewUnreachable(t *testing.T) {
-	_, err := rabbit.New(t.Context(), rabbit.Config{URL: "amqp://guest:guest@127.0.0.1:1/"})
-	if err == nil || !strings.Contains(err.Error(), "rabbit: connect to amqp://127.0.0.1:1/") {
-		t.Fatalf("New(unreachable) = %v, want an error naming the broker without credentials", err)
+	_, err := rabbit.New(t.Context(), rabbit.Config{URL: "amqp://guest:s3cret@127.0.0.1:1/"})
+	if err == nil || !strings.Contains(err.Error(), "rabbit: connect to amqp://guest:xxxxx@127.0.0.1:1/") || strings.Contains(err.Error(), "s3cret") {
+		t.Fatalf("New(unreachable) = %v, want an error naming the broker with the password redacted", err)
+	}
+}
+
+// TestOpenConnectsOnFirstUse: Open does not connect; the first use does,
+// and fails clearly while the broker is unreachable.
+func TestOpenConnectsOnFirstUse(t *testing.T) {
+	b, err := rabbit.Open(rabbit.Config{URL: "amqp://guest:s3cret@127.0.0.1:1/"})
+	if err != nil {
+		t.Fatalf("Open(unreachable) = %v, want nil: Open must not connect", err)
+	}
+	defer b.Close()
+	want := "amqp://guest:xxxxx@127.0.0.1:1/"
+	if err := b.Health(t.Context()); err == nil || !strings.Contains(err.Error(), "not connected to "+want) {
+		t.Errorf("Health before connecting = %v, want not connected to %s", err, want)
+	}
+	_, err = b.Publisher(t.Context(), stream.Publication{Destination: "words"})
+	if err == nil || !strings.Contains(err.Error(), "rabbit: connect to "+want) || strings.Contains(err.Error(), "s3cret") {
+		t.Errorf("Publisher(unreachable) = %v, want an error naming %s", err, want)
+	}
+	if _, err := rabbit.Open(rabbit.Config{URL: "http://x/"}); err == nil {
+		t.Error("Open with a bad URL = nil, want the config error")
+	}
+}
+
+// TestOpenThenConnect: a binder opened before the broker is reachable works
+// once it is.
+func TestOpenThenConnect(t *testing.T) {
+	b, err := rabbit.Open(rabbit.Config{URL: broker(t).URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if err := b.Health(t.Context()); err == nil {
+		t.Error("Health before first use = nil, want not connected")
+	}
+	if _, err := b.Publisher(t.Context(), stream.Publication{Destination: dest()}); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Health(t.Context()); err != nil {
+		t.Errorf("Health after first use = %v, want nil", err)
 	}
 }

@@ -1,7 +1,6 @@
 package rabbit
 
 import (
-	"context"
 	"log/slog"
 
 	"go.uber.org/fx"
@@ -14,17 +13,21 @@ import (
 const Name = "rabbit"
 
 // Module registers the RabbitMQ binder, named "rabbit", with a streamfx
-// application. It reads millstream.binders.rabbit (see [ParseConfig]) and
-// connects while the application is built, so an unreachable broker stops
-// start-up with an error naming it.
+// application. It reads millstream.binders.rabbit (see [ParseConfig]) while
+// the application is built, so a bad setting fails fx.New; it connects when
+// the application starts (an OnStart hook that runs before the bindings
+// start), so the application can be built without RabbitMQ, and an
+// unreachable broker fails Start with an error naming the URL (password
+// redacted).
 //
 //	fx.New(streamfx.Module, rabbit.Module, streamfx.Function("uppercase", uppercase))
 var Module = fx.Module("millstream.binder.rabbit", fx.Provide(newModuleBinder))
 
 type moduleParams struct {
 	fx.In
-	Config stream.Config
-	Logger *slog.Logger `optional:"true"`
+	Config    stream.Config
+	Lifecycle fx.Lifecycle
+	Logger    *slog.Logger `optional:"true"`
 }
 
 func newModuleBinder(p moduleParams) (streamfx.BinderOut, error) {
@@ -33,9 +36,10 @@ func newModuleBinder(p moduleParams) (streamfx.BinderOut, error) {
 		return streamfx.BinderOut{}, err
 	}
 	cfg.Logger = p.Logger
-	b, err := New(context.Background(), cfg)
+	b, err := Open(cfg)
 	if err != nil {
 		return streamfx.BinderOut{}, err
 	}
+	p.Lifecycle.Append(fx.Hook{OnStart: b.Connect})
 	return streamfx.BinderOut{Binder: streamfx.NamedBinder{Name: Name, Binder: b, Keys: Keys()}}, nil
 }
