@@ -256,7 +256,8 @@ func (m *member) waitAssigned(ctx context.Context, d time.Duration) {
 	case <-ctx.Done():
 	case <-m.done:
 	case <-t.C:
-		m.s.log.Warn("kafka: group member not assigned partitions yet; going on", "topic", m.topic, "group", m.s.cfg.Group, "waited", d)
+		m.s.log.Warn("kafka: group member has no partitions yet (the group may be waiting out a dead member's session timeout); going on, delivery starts once they arrive",
+			"topic", m.topic, "group", m.s.cfg.Group, "waited", d)
 	}
 }
 

@@ -29,7 +29,7 @@ const (
 	DefaultRevokeTimeout      = time.Second
 	DefaultCommitInterval     = time.Second
 	DefaultMaxBufferedRecords = 1000
-	DefaultAssignmentTimeout  = 30 * time.Second
+	DefaultAssignmentTimeout  = 5 * time.Second
 	DefaultHeartbeatInterval  = 250 * time.Millisecond
 )
 
@@ -86,8 +86,14 @@ type SubscriberConfig struct {
 	HeartbeatInterval time.Duration
 	// AssignmentTimeout bounds how long Subscribe waits for a new group
 	// member to get its first partitions, so that messages sent after
-	// Subscribe returns are shared with it. Default 30s; negative: do not
-	// wait.
+	// Subscribe returns are shared with it. The bound is per subscriber: it
+	// runs from its first Subscribe, and later Subscribe calls wait at most
+	// what is left of it, so the start of an application with several
+	// members is bounded too. A Subscribe that returns unassigned leaves a
+	// member that goes on joining and delivers once its partitions arrive:
+	// after an unclean stop the group waits for the dead member's session
+	// timeout (Kafka's rule) before it rebalances, and that must not block
+	// an application's start. Default 5s; negative: do not wait.
 	AssignmentTimeout time.Duration
 }
 
@@ -184,7 +190,7 @@ type Subscriber struct {
 	log  *slog.Logger
 	gate *gate
 
-	// mu guards closed, members, admin and prov.
+	// mu guards closed, members, admin, prov, assignBy and claimed.
 	mu      sync.Mutex
 	closed  bool
 	members map[*member]struct{}
@@ -194,6 +200,9 @@ type Subscriber struct {
 	prov  *provisioner
 	// sharedAdmin: admin belongs to the binder; Close leaves it open.
 	sharedAdmin bool
+	// assignBy is when Subscribe calls stop waiting for an assignment
+	// (see AssignmentTimeout); zero until the first Subscribe.
+	assignBy time.Time
 	// claimed holds, per topic, the partitions that consumers outside the
 	// group protocol (no group, or Partitions set) read: Subscribe calls
 	// of one subscriber share them rather than read them twice.
@@ -255,8 +264,9 @@ func (s *Subscriber) provision(ctx context.Context, topic string) (int32, error)
 }
 
 // Subscribe starts a consumer of topic and returns its messages. A group
-// member returns once the group assigned it partitions (at most
-// AssignmentTimeout). See [Subscriber] for delivery, ordering and context
+// member returns once the group assigned it partitions, or when the
+// subscriber's AssignmentTimeout (counted from its first Subscribe) is up;
+// then it goes on joining and delivers once the partitions arrive. See [Subscriber] for delivery, ordering and context
 // behaviour.
 func (s *Subscriber) Subscribe(ctx context.Context, topic string) (<-chan *message.Message, error) {
 	if _, err := s.provision(ctx, topic); err != nil {
@@ -281,9 +291,13 @@ func (s *Subscriber) Subscribe(ctx context.Context, topic string) (<-chan *messa
 		return nil, ErrSubscriberClosed
 	}
 	s.members[m] = struct{}{}
+	if s.assignBy.IsZero() {
+		s.assignBy = time.Now().Add(s.cfg.AssignmentTimeout)
+	}
+	wait := time.Until(s.assignBy)
 	s.mu.Unlock()
 	go m.run()
-	m.waitAssigned(ctx, s.cfg.AssignmentTimeout)
+	m.waitAssigned(ctx, wait)
 	return m.out, nil
 }
 
