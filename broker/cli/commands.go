@@ -344,7 +344,7 @@ func consumeCommand() *cobra.Command {
 				return err
 			}
 			n, err := Consume(ctx, cl, cmd.OutOrStdout(), o)
-			fmt.Fprintf(cmd.ErrOrStderr(), "consumed %d records\n", n)
+			fmt.Fprintf(cmd.ErrOrStderr(), "consumed %s\n", plural(int(n), "record"))
 			return err
 		},
 	}
