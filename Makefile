@@ -67,6 +67,10 @@ lint: ## gofmt, go vet, staticcheck and the import-direction rules
 bench: ## run the benchmarks once
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
+.PHONY: bench-peers
+bench-peers: ## produce throughput and latency vs NATS JetStream and kfake (BENCH_SECONDS=30)
+	@scripts/bench-peers
+
 .PHONY: fuzz
 fuzz: ## a short run of every fuzz target (FUZZTIME=10s each)
 	@scripts/fuzz-all $(FUZZTIME)
