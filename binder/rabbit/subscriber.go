@@ -14,6 +14,8 @@ import (
 	"github.com/millstream/millstream/sdk/stream"
 )
 
+var _ stream.Pauser = (*Subscriber)(nil)
+
 // Subscriber consumes one subscription's queue. Each Subscribe call is one
 // more member: a consumer on its own channel with basic.qos prefetch
 // (Config.Prefetch), so members share the queue's messages.
@@ -37,6 +39,7 @@ type Subscriber struct {
 	mu     sync.Mutex
 	closed bool
 
+	gate    *gate
 	stop    chan struct{} // closed by Close: hand out nothing more
 	abandon chan struct{} // closed when close-timeout passed
 	members sync.WaitGroup
@@ -73,7 +76,7 @@ func newSubscriber(b *Binder, s stream.Subscription) (*Subscriber, error) {
 		inner.Close()
 		return nil, fmt.Errorf("rabbit: subscribe %s (group %s): %w", s.Destination, s.Group, err)
 	}
-	return &Subscriber{b: b, sub: s, topo: topo, inner: inner, stop: make(chan struct{}), abandon: make(chan struct{})}, nil
+	return &Subscriber{b: b, sub: s, topo: topo, inner: inner, gate: newGate(), stop: make(chan struct{}), abandon: make(chan struct{})}, nil
 }
 
 // Topology is what the subscriber declared.
@@ -91,43 +94,109 @@ func (s *Subscriber) Subscribe(ctx context.Context, topic string) (<-chan *messa
 	if s.closed {
 		return nil, ErrClosed
 	}
-	if err := s.b.awaitConnection(s.b.subConn); err != nil {
-		return nil, err
-	}
-	in, err := s.inner.Subscribe(ctx, topic)
-	if err != nil {
-		return nil, fmt.Errorf("rabbit: subscribe %s (queue %s): %w", topic, s.topo.Queue, err)
+	var first <-chan *message.Message
+	var cancel context.CancelFunc
+	if !s.Paused() {
+		var err error
+		if first, cancel, err = s.consume(ctx); err != nil {
+			return nil, err
+		}
 	}
 	out := make(chan *message.Message)
 	s.members.Add(1)
-	go s.relay(in, out)
+	go s.member(ctx, first, cancel, out)
 	return out, nil
 }
 
-// relay passes messages from watermill-amqp to the caller, and waits for
-// each to be settled, so that Close can wait for what is in hand.
-func (s *Subscriber) relay(in <-chan *message.Message, out chan<- *message.Message) {
+// consume starts a watermill-amqp consumer; cancel ends it.
+func (s *Subscriber) consume(ctx context.Context) (<-chan *message.Message, context.CancelFunc, error) {
+	if err := s.b.awaitConnection(s.b.subConn); err != nil {
+		return nil, nil, err
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	in, err := s.inner.Subscribe(cctx, s.sub.Destination)
+	if err != nil {
+		cancel()
+		return nil, nil, fmt.Errorf("rabbit: subscribe %s (queue %s): %w", s.sub.Destination, s.topo.Queue, err)
+	}
+	return in, cancel, nil
+}
+
+// member runs one member: it relays from a consumer, ends the consumer
+// while the subscriber is paused and starts a new one on resume. in is the
+// first consumer (nil when the member starts paused).
+func (s *Subscriber) member(ctx context.Context, in <-chan *message.Message, cancel context.CancelFunc, out chan<- *message.Message) {
 	defer s.members.Done()
 	defer close(out)
 	for {
+		if in == nil {
+			select {
+			case <-s.gate.wait():
+			case <-s.stop:
+				return
+			case <-ctx.Done():
+				return
+			}
+			var err error
+			if in, cancel, err = s.consume(ctx); err != nil {
+				s.b.log.Error("rabbit: cannot consume again after a resume; the member stops",
+					"queue", s.topo.Queue, "error", err)
+				return
+			}
+		}
+		paused := s.relay(in, out)
+		cancel()
+		if !paused {
+			return
+		}
+		// The consumer may still be handing out a message it had taken:
+		// give each back until it has stopped. Its channel's close
+		// requeues the rest of its prefetch.
+		for m := range in {
+			m.Nack()
+		}
+		in = nil
+	}
+}
+
+// relay passes messages from watermill-amqp to the caller, and waits for
+// each to be settled, so that Close can wait for what is in hand. It
+// returns true when the subscriber was paused, false when it stopped.
+func (s *Subscriber) relay(in <-chan *message.Message, out chan<- *message.Message) (paused bool) {
+	for {
+		shut, ok := s.gate.enter()
+		if !ok {
+			return true
+		}
 		select {
 		case <-s.stop:
-			return
+			s.gate.leave()
+			return false
+		case <-shut:
+			s.gate.leave()
+			return true
 		case m, ok := <-in:
 			if !ok {
-				return
+				s.gate.leave()
+				return false
 			}
 			select {
 			case out <- m:
 			case <-s.stop:
 				m.Nack()
-				return
+				s.gate.leave()
+				return false
+			case <-shut:
+				m.Nack()
+				s.gate.leave()
+				return true
 			}
+			s.gate.leave()
 			select {
 			case <-m.Acked():
 			case <-m.Nacked():
 			case <-s.abandon:
-				return
+				return false
 			}
 		}
 	}
