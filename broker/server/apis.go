@@ -2,7 +2,9 @@ package server
 
 // API keys the server refers to by name.
 const (
-	apiKeyApiVersions int16 = 18
+	apiKeyApiVersions      int16 = 18
+	apiKeySaslHandshake    int16 = 17
+	apiKeySaslAuthenticate int16 = 36
 )
 
 // apiTable is the dispatch table: API key -> supported versions and
@@ -13,8 +15,12 @@ const (
 // To add an API: write NN_name.go with a method
 // `func (s *Server) handleName(ctx context.Context, r *Request) (Reply, error)`
 // and add one line here.
+//
+// SaslHandshake (17) and SaslAuthenticate (36) are listed only when SASL is
+// on, so a client configured for SASL against a broker without it fails at
+// once instead of authenticating to nothing.
 func (s *Server) apiTable() map[int16]api {
-	return map[int16]api{
+	t := map[int16]api{
 		0:  {min: 3, max: 9, handle: s.handleProduce},
 		1:  {min: 4, max: 12, handle: s.handleFetch},
 		2:  {min: 0, max: 6, handle: s.handleListOffsets},
@@ -42,4 +48,9 @@ func (s *Server) apiTable() map[int16]api {
 		47: {min: 0, max: 0, handle: s.handleOffsetDelete},
 		60: {min: 0, max: 0, handle: s.handleDescribeCluster},
 	}
+	if s.auth != nil {
+		t[apiKeySaslHandshake] = api{min: 0, max: 1, handle: s.handleSaslHandshake}
+		t[apiKeySaslAuthenticate] = api{min: 0, max: 2, handle: s.handleSaslAuthenticate}
+	}
+	return t
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/millstream/millstream/broker/auth"
 	"github.com/millstream/millstream/broker/metadata"
 )
 
@@ -54,6 +55,15 @@ type Config struct {
 	// group.initial.rebalance.delay.ms: how long the first rebalance of an
 	// empty consumer group waits for more members. Default 0 (no delay).
 	GroupInitialRebalanceDelay time.Duration `yaml:"group-initial-rebalance-delay"`
+	// SASLMechanisms, when not empty, turns SASL authentication on: every
+	// connection must authenticate with one of these mechanisms (PLAIN,
+	// SCRAM-SHA-256, SCRAM-SHA-512) before any request other than
+	// ApiVersions, SaslHandshake and SaslAuthenticate. Default empty (off).
+	SASLMechanisms []string `yaml:"sasl-mechanisms"`
+	// SASLUsers are the users SASL accepts: name -> password and/or
+	// pre-derived SCRAM credentials (see [auth.User]). Required when
+	// SASLMechanisms is set. Default none.
+	SASLUsers map[string]auth.User `yaml:"sasl-users"`
 }
 
 // DefaultConfig returns the configuration `millstream broker` runs with when
@@ -116,6 +126,11 @@ func (c *Config) Validate() error {
 	}
 	if err := c.TopicDefaults.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("topic default: %w", err))
+	}
+	if len(c.SASLMechanisms) > 0 || len(c.SASLUsers) > 0 {
+		if err := auth.Validate(c.SASLMechanisms, c.SASLUsers); err != nil {
+			errs = append(errs, fmt.Errorf("sasl (sasl-mechanisms, sasl-users): %w", err))
+		}
 	}
 	return errors.Join(errs...)
 }

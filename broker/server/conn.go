@@ -30,6 +30,9 @@ type conn struct {
 	// stop waiting.
 	ctx    context.Context
 	cancel context.CancelFunc
+	// sasl is the authentication state when SASL is on, else nil. Only the
+	// reading goroutine touches it.
+	sasl *connSASL
 }
 
 // inflight is one request waiting for its turn to be answered.
@@ -37,13 +40,20 @@ type inflight struct {
 	corr int32
 	done chan struct{} // closed when resp or fail is set
 	resp kmsg.Response // nil: no response
-	fail error         // set: close the connection instead of answering
+	// raw, with isRaw, is a bare SASL token framed by its size alone (the
+	// SaslHandshake v0 exchange); resp is then nil.
+	raw   []byte
+	isRaw bool
+	fail  error // set: close the connection instead of answering
 }
 
 // serve runs the connection until the client leaves, a protocol error, or
 // the server stops. It closes nc.
 func (c *conn) serve() {
 	defer c.cancel()
+	if c.s.auth != nil && c.sasl == nil {
+		c.sasl = &connSASL{}
+	}
 	queue := make(chan *inflight, maxInFlight)
 	writerDone := make(chan struct{})
 	go func() {
@@ -82,17 +92,24 @@ func (c *conn) readLoop(queue chan<- *inflight) error {
 			}
 			return fmt.Errorf("read request of %d bytes: %w", size, err)
 		}
-		item, err := c.s.serveFrame(c.ctx, frame, c.nc.RemoteAddr())
+		var item *inflight
+		var err error
+		if c.sasl != nil && !c.sasl.authenticated() {
+			// An answer and an error together: write the answer (a
+			// failed login's error code), then close.
+			item, err = c.serveUnauthenticated(frame)
+		} else {
+			item, err = c.s.serveFrame(c.ctx, frame, c.nc.RemoteAddr())
+		}
+		if item != nil {
+			select {
+			case queue <- item:
+			case <-c.ctx.Done():
+				return c.ctx.Err()
+			}
+		}
 		if err != nil {
 			return err
-		}
-		if item == nil {
-			continue
-		}
-		select {
-		case queue <- item:
-		case <-c.ctx.Done():
-			return c.ctx.Err()
 		}
 	}
 }
@@ -131,10 +148,15 @@ func (c *conn) writeLoop(queue <-chan *inflight) {
 			c.cancel()
 			_ = c.nc.Close()
 		}
-		if failed || it.resp == nil {
+		if failed || (it.resp == nil && !it.isRaw) {
 			continue
 		}
-		buf = appendResponse(buf[:0], it.corr, it.resp)
+		if it.isRaw {
+			buf = binary.BigEndian.AppendUint32(buf[:0], uint32(len(it.raw)))
+			buf = append(buf, it.raw...)
+		} else {
+			buf = appendResponse(buf[:0], it.corr, it.resp)
+		}
 		_, err := bw.Write(buf)
 		if err == nil && len(queue) == 0 {
 			// Flush when nothing else is ready to go, so pipelined

@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/millstream/millstream/broker/auth"
 	"github.com/millstream/millstream/broker/metadata"
 )
 
@@ -22,6 +23,8 @@ type Server struct {
 	cfg  Config
 	log  *slog.Logger
 	apis map[int16]api
+	// auth checks SASL logins; nil when SASL is off (17_sasl_handshake.go).
+	auth *auth.Authenticator
 
 	reg *metadata.Registry
 	// coord is the group coordinator and the producer state
@@ -90,6 +93,13 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 		conns:    map[*conn]struct{}{},
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
+	if len(cfg.SASLMechanisms) > 0 {
+		a, err := auth.New(cfg.SASLMechanisms, cfg.SASLUsers)
+		if err != nil {
+			return nil, fmt.Errorf("server: sasl: %w", err)
+		}
+		s.auth = a
+	}
 	s.apis = s.apiTable()
 	return s, nil
 }
