@@ -32,6 +32,7 @@ func brokerFlags(fs *pflag.FlagSet, c *server.Config) (configFile, logLevel *str
 	fs.DurationVar(&c.RetentionCheckInterval, "retention-check-interval", c.RetentionCheckInterval, "how often retention deletes old segments")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "how long shutdown waits for in-flight requests")
 	fs.DurationVar(&c.GroupInitialRebalanceDelay, "group-initial-rebalance-delay", c.GroupInitialRebalanceDelay, "how long the first rebalance of an empty consumer group waits for more members")
+	fs.StringSliceVar(&c.SASLMechanisms, "sasl-mechanisms", c.SASLMechanisms, "turn SASL on with these mechanisms (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512); users go under sasl-users in --config")
 	d := &c.TopicDefaults
 	fs.Int64Var(&d.RetentionMs, "retention-ms", d.RetentionMs, "default retention.ms of topics (-1: keep forever)")
 	fs.Int64Var(&d.RetentionBytes, "retention-bytes", d.RetentionBytes, "default retention.bytes of each partition (-1: no limit)")
@@ -93,6 +94,13 @@ func brokerConfig(fs *pflag.FlagSet, configFile string, flagged server.Config) (
 	var errs []error
 	fs.Visit(func(f *pflag.Flag) {
 		if rf := replay.Lookup(f.Name); rf != nil && f.Name != "config" && f.Name != "log-level" {
+			if sv, ok := f.Value.(pflag.SliceValue); ok {
+				// A slice's String() is "[a,b]", which Set cannot read back.
+				if err := rf.Value.(pflag.SliceValue).Replace(sv.GetSlice()); err != nil {
+					errs = append(errs, fmt.Errorf("--%s: %w", f.Name, err))
+				}
+				return
+			}
 			if err := rf.Value.Set(f.Value.String()); err != nil {
 				errs = append(errs, fmt.Errorf("--%s: %w", f.Name, err))
 			}

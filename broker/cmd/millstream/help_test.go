@@ -3,6 +3,7 @@ package main
 import (
 	"flag"
 	"os"
+	"reflect"
 	"testing"
 	"time"
 
@@ -52,7 +53,7 @@ func TestExampleConfigFile(t *testing.T) {
 	want.TopicDefaults.RetentionMs = 86400000
 	want.TopicDefaults.SegmentBytes = 256 << 20
 	want.TopicDefaults.SegmentMs = 3600000
-	if cfg != want {
+	if !reflect.DeepEqual(cfg, want) {
 		t.Fatalf("example config =\n%+v\nwant\n%+v", cfg, want)
 	}
 }

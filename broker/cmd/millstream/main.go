@@ -36,6 +36,7 @@ func newRootCmd() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.AddCommand(newBrokerCmd())
+	root.AddCommand(newSASLCredentialCmd())
 	root.AddCommand(cli.Commands()...)
 	return root
 }
