@@ -93,8 +93,12 @@ type scramKeys struct {
 	server     []byte
 }
 
+func deriveSalted(h func() hash.Hash, password string, salt []byte, iterations int) []byte {
+	return pbkdf2.Key([]byte(password), salt, iterations, h().Size(), h)
+}
+
 func deriveKeys(h func() hash.Hash, password, salt []byte, iterations int) scramKeys {
-	salted := pbkdf2.Key(password, salt, iterations, h().Size(), h)
+	salted := deriveSalted(h, string(password), salt, iterations)
 	clientKey := hmacSum(h, salted, []byte("Client Key"))
 	stored := h()
 	stored.Write(clientKey)

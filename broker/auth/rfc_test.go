@@ -40,3 +40,39 @@ func TestSCRAMSHA256RFC7677(t *testing.T) {
 		t.Fatalf("User() = %q, want user", sess.User())
 	}
 }
+
+// TestSCRAMClientNonceRepeated: librdkafka 2.0 sends r=CNONCE followed by
+// the whole server-first nonce (which starts with CNONCE again). Kafka
+// accepts it and so must we; a nonce that does not end with ours is
+// refused.
+func TestSCRAMClientNonceRepeated(t *testing.T) {
+	a, err := New([]string{ScramSHA256}, map[string]User{"u": {Password: "pw"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	login := func(final func(nonce string) string) error {
+		sess, _ := a.Start(ScramSHA256)
+		first, _, err := sess.Step([]byte("n,,n=u,r=cnonce"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := sess.(*scramSession)
+		wo := final(s.nonce)
+		authMsg := "n=u,r=cnonce," + string(first) + "," + wo
+		k := a.users["u"].scram[ScramSHA256]
+		salted := deriveSalted(s.h, "pw", k.salt, k.iterations)
+		clientKey := hmacSum(s.h, salted, []byte("Client Key"))
+		sig := hmacSum(s.h, k.stored, []byte(authMsg))
+		for i := range clientKey {
+			clientKey[i] ^= sig[i]
+		}
+		_, _, err = sess.Step([]byte(wo + ",p=" + base64.StdEncoding.EncodeToString(clientKey)))
+		return err
+	}
+	if err := login(func(n string) string { return "c=biws,r=cnonce" + n }); err != nil {
+		t.Fatalf("librdkafka-style nonce refused: %v", err)
+	}
+	if err := login(func(n string) string { return "c=biws,r=" + n + "x" }); err == nil {
+		t.Fatal("a nonce not ending with the server's was accepted")
+	}
+}
