@@ -42,6 +42,14 @@ func (p *publisher) Publish(topic string, msgs ...*message.Message) error {
 	return t.append(msgs)
 }
 
+var _ stream.AsyncPublisher = (*publisher)(nil)
+
+// PublishAsync implements [stream.AsyncPublisher]. An in-memory append
+// cannot be batched, so it stores msg at once and then calls done.
+func (p *publisher) PublishAsync(_ context.Context, topic string, msg *message.Message, done func(error)) {
+	done(p.Publish(topic, msg))
+}
+
 func (p *publisher) Close() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -128,8 +136,11 @@ func (s *subscriber) deliver(ctx context.Context, m *member, out chan<- *message
 		msg.Metadata[cloudevent.MetadataPartition] = strconv.Itoa(p)
 		// The message's context ends with its verdict (Watermill's rule)
 		// or with the subscription.
+		// It carries a commit hold: an output the SDK queues for this
+		// message that fails later rewinds the partition to it.
 		msgCtx, cancel := context.WithCancel(ctx)
-		msg.SetContext(msgCtx)
+		heldCtx, hold := stream.WithCommitHold(msgCtx)
+		msg.SetContext(heldCtx)
 		select {
 		case out <- msg:
 			s.t.handed(m)
@@ -142,6 +153,13 @@ func (s *subscriber) deliver(ctx context.Context, m *member, out chan<- *message
 		acked := s.verdict(ctx, msg)
 		cancel()
 		s.t.settle(s.g, p, off, acked)
+		if acked {
+			hold.Settled(func(err error) {
+				if err != nil {
+					s.t.rewind(s.g, p, off)
+				}
+			})
+		}
 		if ctx.Err() != nil {
 			return
 		}

@@ -264,6 +264,18 @@ func (t *topic) settle(g *group, p int, off int64, acked bool) {
 	t.notifyLocked()
 }
 
+// rewind makes offset off of partition p the next one g gets, when an
+// output of it (a [stream.CommitHold]) failed after it was acked: it and
+// what followed come again.
+func (t *topic) rewind(g *group, p int, off int64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if g.next[p] > off {
+		g.next[p] = off
+	}
+	t.notifyLocked()
+}
+
 // append stores msgs, choosing each one's partition.
 func (t *topic) append(msgs []*message.Message) error {
 	t.mu.Lock()

@@ -309,10 +309,17 @@ func (u *unit) handle(msg *message.Message) ([]*message.Message, error) {
 	if u.outName == "" || isNil(out) {
 		return nil, nil
 	}
-	return nil, u.send(ctx, out)
+	return nil, u.sendHeld(ctx, CommitHoldFrom(msg.Context()), out)
 }
 
 func (u *unit) send(ctx context.Context, v any) error {
+	return u.sendHeld(ctx, nil, v)
+}
+
+// sendHeld sends v. With a hold (the input's subscriber supports them) and
+// an output publisher that is an AsyncPublisher, it only queues v: the hold
+// keeps the input's offset from being committed until v is stored.
+func (u *unit) sendHeld(ctx context.Context, hold *CommitHold, v any) error {
 	ob, err := newOutbound(v)
 	if errors.Is(err, ErrNoOutput) {
 		return nil
@@ -320,6 +327,20 @@ func (u *unit) send(ctx context.Context, v any) error {
 	m, err := u.out.message(ctx, ob)
 	if err != nil {
 		return err
+	}
+	if ap, ok := u.pub.(AsyncPublisher); ok && hold != nil {
+		done := hold.Add()
+		ap.PublishAsync(ctx, u.outProps.Destination, m, func(err error) {
+			if err != nil {
+				u.app.metrics.HandlerError(u.outName)
+				u.app.log.Warn("stream: output not stored; its input comes again",
+					slog.String("binding", u.outName), slog.Any("error", err))
+			} else {
+				u.app.metrics.MessageOut(u.outName)
+			}
+			done(err)
+		})
+		return nil
 	}
 	if err := u.pub.Publish(u.outProps.Destination, m); err != nil {
 		return fmt.Errorf("send to %s: %w", u.outProps.Destination, err)

@@ -60,6 +60,8 @@ func TestBinder(t *testing.T, f Features, newBinder NewBinder) {
 	t.Run("PauseResume", s.pauseResume)
 	t.Run("Concurrency", s.concurrency)
 	t.Run("FunctionPipeline", s.functionPipeline)
+	t.Run("PipelinedOutputsInOrder", s.pipelinedOrder)
+	t.Run("PipelinedOutputFailureRedelivers", s.pipelinedFailure)
 	if f.Retention {
 		t.Run("EarliestReadsRetained", s.earliest)
 	}

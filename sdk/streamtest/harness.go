@@ -68,12 +68,14 @@ func Run(t testing.TB, app *stream.App, opts ...HarnessOption) *Harness {
 	cfg := app.Config()
 	for _, b := range app.Bindings() {
 		if !b.Input {
-			h.listen(b.Name, b.Binder, b.Destination)
+			// With the binding's partition count, so that a transport
+			// that creates the destination makes it as the binding will.
+			h.listen(b.Name, b.Binder, b.Destination, cfg.Bindings[b.Name].PartitionCount)
 			continue
 		}
 		p := cfg.Bindings[b.Name].WithDefaults(b.Name)
 		if p.DLQ {
-			h.listen(p.DLQDestination, b.Binder, p.DLQDestination)
+			h.listen(p.DLQDestination, b.Binder, p.DLQDestination, 0)
 		}
 	}
 	if err := app.Start(t.Context()); err != nil {
@@ -107,7 +109,7 @@ func (h *Harness) Listen(binder, destination string) {
 			binder = h.onlyBinder()
 		}
 	}
-	h.listen(destination, binder, destination)
+	h.listen(destination, binder, destination, 0)
 }
 
 func (h *Harness) onlyBinder() string {
@@ -118,7 +120,7 @@ func (h *Harness) onlyBinder() string {
 	return names[0]
 }
 
-func (h *Harness) listen(name, binderName, destination string) {
+func (h *Harness) listen(name, binderName, destination string, partitions int) {
 	h.t.Helper()
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -135,7 +137,7 @@ func (h *Harness) listen(name, binderName, destination string) {
 	if !ok {
 		h.t.Fatalf("streamtest: listen on %s: no binder %q", destination, binderName)
 	}
-	tp, err := newTap(h.t.Context(), b, binderName, destination)
+	tp, err := newTap(h.t.Context(), b, binderName, destination, partitions)
 	if err != nil {
 		h.t.Fatalf("streamtest: listen on %s: %v", destination, err)
 	}
@@ -212,10 +214,10 @@ type tap struct {
 	arrived chan struct{} // closed and replaced on each arrival
 }
 
-func newTap(ctx context.Context, b stream.Binder, binderName, destination string) (*tap, error) {
+func newTap(ctx context.Context, b stream.Binder, binderName, destination string, partitions int) (*tap, error) {
 	sub, err := b.Subscriber(ctx, stream.Subscription{
 		Destination: destination, Group: "streamtest." + watermill.NewShortUUID(), Anonymous: true,
-		StartOffset: stream.Latest, Properties: stream.BindingProperties{}.WithDefaults(destination),
+		StartOffset: stream.Latest, Properties: stream.BindingProperties{PartitionCount: partitions}.WithDefaults(destination),
 	})
 	if err != nil {
 		return nil, err
