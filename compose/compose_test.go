@@ -1,13 +1,15 @@
 // Package compose_test brings the dev stack of compose.yaml up with the
 // Docker engine, as `make compose-up` does, and checks what a developer
 // relies on: the broker answers on the published port, records survive a
-// restart on the named volume, and the samples run.
+// restart on the named volume, and the samples run and answer on their
+// published ports (samples_test.go).
 package compose_test
 
 import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -42,14 +44,20 @@ func (s *stack) run(ctx context.Context, args ...string) {
 	}
 }
 
-func freePort(t *testing.T) int {
+// freePorts returns n distinct free ports: all are held open until the
+// last is chosen, so none is handed out twice.
+func freePorts(t *testing.T, n int) []int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	var ports []int
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return ports
 }
 
 func TestStack(t *testing.T) {
@@ -59,7 +67,7 @@ func TestStack(t *testing.T) {
 	if out, err := exec.Command("docker", "info", "--format", "{{.ServerVersion}}").CombinedOutput(); err != nil {
 		t.Fatalf("the Docker engine is not reachable (docker info: %v: %s); this test needs it (go test -short skips it)", err, bytes.TrimSpace(out))
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()
 
 	build := exec.CommandContext(ctx, "../scripts/build-images")
@@ -67,11 +75,17 @@ func TestStack(t *testing.T) {
 		t.Fatalf("scripts/build-images: %v\n%s", err, out)
 	}
 
-	port := freePort(t)
+	ports := freePorts(t, 4)
+	port, ordersPort, logsPort, logs2Port := ports[0], ports[1], ports[2], ports[3]
+	logsDir := t.TempDir() // removed after the stack is down: cleanups run last first
 	project := "millstream-test-" + strings.ToLower(rand.Text()[:8])
 	s := &stack{t: t, env: append(os.Environ(),
 		"COMPOSE_PROJECT_NAME="+project,
 		"MILLSTREAM_KAFKA_PORT="+strconv.Itoa(port),
+		"MILLSTREAM_ORDERS_PORT="+strconv.Itoa(ordersPort),
+		"MILLSTREAM_LOGS_PORT="+strconv.Itoa(logsPort),
+		"MILLSTREAM_LOGS_2_PORT="+strconv.Itoa(logs2Port),
+		"MILLSTREAM_LOGS_DIR="+logsDir,
 		"COMPOSE_PROFILES=", // never the rabbit profile: its image cannot be pulled here
 		"STACK_WAIT_SECONDS=60",
 	)}
@@ -101,8 +115,7 @@ func TestStack(t *testing.T) {
 		t.Fatalf("words read back %q, want %q", got, words)
 	}
 
-	_, statErr := os.Stat("../samples/uppercase")
-	uppercase := statErr == nil
+	uppercase := exists("../samples/uppercase")
 	if uppercase {
 		want := make([]string, len(words))
 		for i, w := range words {
@@ -111,6 +124,16 @@ func TestStack(t *testing.T) {
 		if got := readValues(t, ctx, brokers, "upper-words", len(words)); !slices.Equal(got, want) {
 			t.Fatalf("upper-words = %q, want %q (the uppercase sample's output)", got, want)
 		}
+	}
+
+	if exists("../samples/orders") {
+		checkOrders(t, ctx, brokers, fmt.Sprintf("http://127.0.0.1:%d/orders", ordersPort))
+	}
+	if exists("../samples/logs") {
+		checkLogs(t, ctx, logsDir, []string{
+			fmt.Sprintf("http://127.0.0.1:%d/counts", logsPort),
+			fmt.Sprintf("http://127.0.0.1:%d/counts", logs2Port),
+		})
 	}
 
 	// Stop and start the stack: the broker's data is on the named volume.
@@ -131,6 +154,13 @@ func TestStack(t *testing.T) {
 			t.Fatalf("after a restart upper-words = %q, want %q last", got, strings.ToUpper(next))
 		}
 	}
+}
+
+// exists says whether a sample's directory is there: compose/stack starts
+// only the samples that exist.
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }
 
 // readValues reads exactly n values of a one-partition topic from its start,
