@@ -48,6 +48,7 @@ func TestSASLKcat(t *testing.T) {
 	b := startSASL(t)
 	for _, mech := range auth.Mechanisms {
 		t.Run(mech, func(t *testing.T) {
+			t.Parallel() // each waits on librdkafka's timers more than on the CPU
 			topic := "kcat-" + strings.ToLower(mech)
 			sasl := []string{"-b", b.Addr(), "-X", "security.protocol=SASL_PLAINTEXT", "-X", "sasl.mechanisms=" + mech,
 				"-X", "sasl.username=alice", "-X", "sasl.password=alice-secret"}
@@ -105,6 +106,7 @@ func TestSASLKafkaPython(t *testing.T) {
 	b := startSASL(t)
 	for _, mech := range auth.Mechanisms {
 		t.Run(mech, func(t *testing.T) {
+			t.Parallel()
 			topic := "python-" + strings.ToLower(mech)
 			out, err := runTool(t, "", py, "-c", kafkaPythonScript, b.Addr(), mech, "alice", "alice-secret", topic)
 			if err != nil {
