@@ -59,5 +59,5 @@ func (c *conn) failedLogin(err error) error {
 func (c *conn) loggedIn() {
 	c.sasl.user = c.sasl.session.User()
 	c.sasl.session = nil
-	c.log.Info("sasl login", "user", c.sasl.user, "mechanism", c.sasl.mechanism, "client_id", c.sasl.clientID)
+	c.log.Debug("sasl login", "user", c.sasl.user, "mechanism", c.sasl.mechanism, "client_id", c.sasl.clientID)
 }

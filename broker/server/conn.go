@@ -85,6 +85,9 @@ func (c *conn) readLoop(queue chan<- *inflight) error {
 		if size < 0 || size > c.s.cfg.MaxRequestSize {
 			return fmt.Errorf("request size %d is outside 0 to %d bytes (max-request-size)", size, c.s.cfg.MaxRequestSize)
 		}
+		if c.sasl != nil && !c.sasl.authenticated() && size > maxUnauthenticatedRequest {
+			return fmt.Errorf("request of %d bytes before the sasl login; at most %d are read until then", size, maxUnauthenticatedRequest)
+		}
 		frame := make([]byte, size)
 		if _, err := io.ReadFull(br, frame); err != nil {
 			if errors.Is(err, io.EOF) {

@@ -8,6 +8,12 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
+// maxUnauthenticatedRequest bounds a frame read before the login, so a
+// client that has not proved who it is cannot make the broker allocate
+// max-request-size per connection. Kafka's sasl.server.max.receive.size
+// has the same default; logins and ApiVersions are far smaller.
+const maxUnauthenticatedRequest = 512 << 10
+
 // connSASL is where one connection stands in its SASL login. The
 // connection's reading goroutine owns it.
 type connSASL struct {

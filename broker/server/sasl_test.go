@@ -183,6 +183,36 @@ func TestSASLUnauthenticatedRequestClosesConnection(t *testing.T) {
 	}
 }
 
+// TestSASLLargeFrameBeforeLoginClosesConnection: before the login a frame
+// may be at most 512 KiB, whatever max-request-size allows; after it, the
+// usual limit applies.
+func TestSASLLargeFrameBeforeLoginClosesConnection(t *testing.T) {
+	b := startSASL(t)
+	c := dialRaw(t, b.Addr())
+	c.write(binary.BigEndian.AppendUint32(nil, 512<<10+1))
+	c.expectClosed()
+
+	c = dialRaw(t, b.Addr())
+	hs := kmsg.NewPtrSASLHandshakeRequest()
+	hs.Version, hs.Mechanism = 1, auth.Plain
+	c.send(hs, 1)
+	c.read(1, &kmsg.SASLHandshakeResponse{Version: 1})
+	a := kmsg.NewPtrSASLAuthenticateRequest()
+	a.SASLAuthBytes = []byte("\x00alice\x00alice-secret")
+	c.send(a, 2)
+	aResp := kmsg.NewPtrSASLAuthenticateResponse()
+	c.read(2, aResp)
+	if aResp.ErrorCode != 0 {
+		t.Fatalf("login: error %d", aResp.ErrorCode)
+	}
+	// A 600 KiB produce is read (and answered) after the login.
+	p := produceReq("big-after-login", 0, 1, make([]byte, 600<<10))
+	c.send(p, 3)
+	if _, err := c.readFrame(); err != nil {
+		t.Fatalf("600 KiB request after the login: %v", err)
+	}
+}
+
 func TestSASLUnsupportedMechanism(t *testing.T) {
 	b := brokertest.Start(t, brokertest.WithConfig(func(c *server.Config) {
 		c.SASLMechanisms = []string{auth.ScramSHA256}
