@@ -26,6 +26,15 @@
 // an unknown API key or version, a body that does not decode, or a panic
 // in a handler closes the connection with a log line saying why.
 //
+// # Authentication
+//
+// With Config.SASLMechanisms set, a connection starts unauthenticated:
+// conn.serveUnauthenticated (sasl_conn.go) serves its frames instead of
+// the dispatch table, answering only ApiVersions, SaslHandshake (17) and
+// SaslAuthenticate (36), and hands the SASL tokens to a session of package
+// auth. Once the login succeeds the connection uses the table like any
+// other; the table's SASL handlers then only refuse a second login.
+//
 // # Adding an API
 //
 // One file and one table entry:
@@ -71,5 +80,6 @@
 //	background.go  the retention loop and the interval fsync loop
 //	configs.go     how topic and broker configs are described
 //	fetch_sessions.go  fetch sessions (KIP-227) for Fetch v7+
+//	sasl_conn.go   a connection before its SASL login
 //	NN_*.go        one file per API
 package server
