@@ -154,7 +154,7 @@ func (s *Server) Start(ctx context.Context) (err error) {
 	}()
 	s.startBackground()
 	s.log.Info("broker started", "kafka_addr", ln.Addr().String(), "advertised", s.advertise,
-		"data_dir", s.cfg.DataDir, "fsync", s.cfg.Fsync.String(), "cluster_id", s.reg.ClusterID())
+		"data_dir", s.cfg.DataDir, "fsync", s.cfg.Fsync.String(), "cluster_id", s.reg.ClusterID(), "sasl", s.cfg.SASLMechanisms)
 	return nil
 }
 
