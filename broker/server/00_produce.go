@@ -28,7 +28,11 @@ import (
 // connection's reading goroutine, so pipelined produces keep their order.
 // acks=0 gets no response, acks=1 is answered after the append, acks=-1
 // after the fsync when the policy is always (group commit through
-// Log.Sync), else after the append.
+// Log.Sync), else after the append. With the policy always the logs
+// write behind (storage.Options.WriteBehind): the append copies the batch
+// and the reading goroutine goes on to the next request while the
+// group-commit leader writes and fsyncs; a reply that does not wait for
+// Log.Sync calls Log.Flush first, so "appended" still means "in the file".
 
 func (s *Server) handleProduce(_ context.Context, r *Request) (Reply, error) {
 	req := r.Msg.(*kmsg.ProduceRequest)
@@ -41,6 +45,9 @@ func (s *Server) handleProduce(_ context.Context, r *Request) (Reply, error) {
 		last   int64
 	}
 	var toSync []pending
+	// toFlush lists the partitions whose reply does not wait for an fsync:
+	// their bytes must be in the file (write-behind) before it goes.
+	var toFlush []pending
 	var acks0Err error // the first partition's error, for acks=0
 	waitFsync := req.Acks == -1 && s.cfg.Fsync.Mode == FsyncAlways
 	acksValid := req.Acks == 0 || req.Acks == 1 || req.Acks == -1
@@ -73,11 +80,25 @@ func (s *Server) handleProduce(_ context.Context, r *Request) (Reply, error) {
 				sp.BaseOffset, sp.LogAppendTime, sp.LogStartOffset = res.BaseOffset, res.LogAppendTime, res.LogStartOffset
 				if waitFsync {
 					toSync = append(toSync, pending{ti: ti, pi: pi, log: p.log, last: res.LastOffset})
+				} else {
+					toFlush = append(toFlush, pending{ti: ti, pi: pi, log: p.log, last: res.LastOffset})
 				}
 			}
 			st.Partitions = append(st.Partitions, sp)
 		}
 		resp.Topics = append(resp.Topics, st)
+	}
+	for _, pf := range toFlush {
+		if err := pf.log.Flush(); err != nil {
+			sp := &resp.Topics[pf.ti].Partitions[pf.pi]
+			sp.ErrorCode = kerr.KafkaStorageError.Code
+			sp.ErrorMessage = errMessage(fmt.Errorf("write: %w", err))
+			sp.BaseOffset, sp.LogAppendTime = -1, -1
+			s.log.Error("produce write failed", "dir", pf.log.Dir(), "err", err)
+			if acks0Err == nil {
+				acks0Err = fmt.Errorf("produce with acks=0 to %s partition %d failed, closing the connection: %w", pf.log.Dir(), resp.Topics[pf.ti].Partitions[pf.pi].Partition, err)
+			}
+		}
 	}
 	if req.Acks == 0 {
 		// No response can carry the error, so the connection goes.

@@ -46,7 +46,12 @@ func (s *Server) logOptions(st metadata.TopicSettings) storage.Options {
 		RetentionBytes:  st.RetentionBytes,
 		MaxMessageBytes: int(max(st.MaxMessageBytes, 1)),
 		LogAppendTime:   st.LogAppendTime,
-		Logger:          s.log,
+		// With fsync always an acks=all produce waits for Log.Sync, which
+		// writes and fsyncs everything appended meanwhile at once, so the
+		// connection's reader only copies the batch and reads on; every
+		// other produce calls Log.Flush before its answer (00_produce.go).
+		WriteBehind: s.cfg.Fsync.Mode == FsyncAlways,
+		Logger:      s.log,
 	}
 	if o.RetentionBytes == 0 {
 		o.RetentionBytes = 1 // Kafka's 0: keep no closed segment

@@ -48,6 +48,17 @@ type Log struct {
 	durable     int64
 	syncing     chan struct{}
 	truncations uint64
+
+	// Write-behind (writebehind.go). pend holds appended bytes not yet
+	// written, which go at wpos+(bytes being written) of wseg; wseg is nil
+	// when every appended byte is in its file. While a flush writes
+	// outside mu, wseg stays set and wpos is where that write starts.
+	// spare is the flushed buffer, kept for reuse.
+	flushMu sync.Mutex
+	pend    []byte
+	spare   []byte
+	wseg    *segment
+	wpos    int64
 }
 
 // AppendResult tells where a batch went.
@@ -85,21 +96,39 @@ func (l *Log) Append(batch []byte) (AppendResult, error) {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if err := l.usable(); err != nil {
-		return AppendResult{}, err
-	}
-	if len(batch) > l.opts.MaxMessageBytes {
-		return AppendResult{}, fmt.Errorf("storage: append to %s: batch of %d bytes, max.message.bytes is %d: %w", l.dir, len(batch), l.opts.MaxMessageBytes, ErrBatchTooLarge)
-	}
-	nowMs := l.now().UnixMilli()
-	seg := l.active()
-	if seg.size > 0 && (seg.size+int64(len(batch)) > l.opts.SegmentBytes ||
-		!seg.fits(seg.end+int64(h.LastOffsetDelta)) ||
-		nowMs-seg.firstTS >= l.opts.SegmentMs.Milliseconds()) {
-		if err := l.roll(seg.end); err != nil {
+	var nowMs int64
+	var seg *segment
+	for {
+		if err := l.usable(); err != nil {
 			return AppendResult{}, err
 		}
+		if len(batch) > l.opts.MaxMessageBytes {
+			return AppendResult{}, fmt.Errorf("storage: append to %s: batch of %d bytes, max.message.bytes is %d: %w", l.dir, len(batch), l.opts.MaxMessageBytes, ErrBatchTooLarge)
+		}
+		nowMs = l.now().UnixMilli()
 		seg = l.active()
+		needRoll := seg.size > 0 && (seg.size+int64(len(batch)) > l.opts.SegmentBytes ||
+			!seg.fits(seg.end+int64(h.LastOffsetDelta)) ||
+			nowMs-seg.firstTS >= l.opts.SegmentMs.Milliseconds())
+		// Bytes left unwritten by write-behind go to the file first when
+		// this batch will not join them: a roll seals the segment, and a
+		// batch written directly must not land after a hole.
+		if l.wseg != nil && (needRoll || !l.opts.WriteBehind || len(l.pend)+len(batch) > maxPending) {
+			l.mu.Unlock()
+			err := l.Flush()
+			l.mu.Lock()
+			if err != nil {
+				return AppendResult{}, err
+			}
+			continue
+		}
+		if needRoll {
+			if err := l.roll(seg.end); err != nil {
+				return AppendResult{}, err
+			}
+			seg = l.active()
+		}
+		break
 	}
 	base := seg.end
 	record.SetBaseOffset(batch, base)
@@ -111,7 +140,12 @@ func (l *Log) Append(batch []byte) (AppendResult, error) {
 		res.LogAppendTime = nowMs
 	}
 	pos := seg.size
-	if _, err := seg.log.WriteAt(batch, pos); err != nil {
+	if l.opts.WriteBehind {
+		if l.wseg == nil {
+			l.wseg, l.wpos = seg, pos
+		}
+		l.pend = append(l.pend, batch...)
+	} else if _, err := seg.log.WriteAt(batch, pos); err != nil {
 		// Cut off whatever part of the batch landed; if even that fails
 		// the tail of the file is unknown and only recovery can fix it.
 		if terr := seg.log.Truncate(pos); terr != nil {
@@ -252,6 +286,8 @@ func (l *Log) segmentFor(offset int64) int {
 // shutdown clean and closes the files. Reads and syncs in flight finish;
 // later calls return ErrClosed. Closing twice is a no-op.
 func (l *Log) Close() error {
+	l.flushMu.Lock()
+	defer l.flushMu.Unlock()
 	l.mu.Lock()
 	if l.closed {
 		l.mu.Unlock()
@@ -260,6 +296,11 @@ func (l *Log) Close() error {
 	l.closed = true
 	var err error
 	if l.failed == nil {
+		err = l.writePending()
+	}
+	if err != nil {
+		err = fmt.Errorf("storage: close %s: %w", l.dir, err)
+	} else if l.failed == nil {
 		if err = l.closeClean(); err == nil {
 			l.durable = l.endOffset()
 		}

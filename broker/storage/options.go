@@ -63,6 +63,15 @@ type Options struct {
 	// CreateTime, the producer's timestamps are kept.
 	LogAppendTime bool
 
+	// WriteBehind lets Append return with the batch copied into memory
+	// rather than written to the file: the bytes are written by the next
+	// Sync (before its fsync, so many appends share one write and one
+	// fsync and the appender does not wait for either), by Flush, or by a
+	// read that needs them. Until then a crash of the process loses them,
+	// so a caller that promises more than "appended" must call Sync or
+	// Flush before answering. Default false: Append writes.
+	WriteBehind bool
+
 	// Now is the clock. Default time.Now. Fixed at Open.
 	Now func() time.Time
 

@@ -63,8 +63,16 @@ func (l *Log) ReadUntil(offset int64, maxBytes int, until int64) ([]byte, error)
 		if i+1 < len(l.segments) {
 			next = l.segments[i+1].base
 		}
+		flush := l.unwritten(seg, limit)
 		l.mu.Unlock()
 
+		if flush {
+			// Write-behind still holds some of these bytes.
+			if err := l.Flush(); err != nil {
+				seg.unref()
+				return nil, err
+			}
+		}
 		data, found, err := readSegment(seg, sealed, startPos, limit, offset, maxBytes, until)
 		seg.unref()
 		if err != nil || found {

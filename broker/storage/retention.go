@@ -14,8 +14,16 @@ import (
 // segment is started at before. before above the end offset is
 // ErrOffsetOutOfRange; before at or below the start offset changes nothing.
 func (l *Log) DeleteRecords(before int64) error {
+	l.flushMu.Lock()
+	defer l.flushMu.Unlock()
 	l.mu.Lock()
 	if err := l.usable(); err != nil {
+		l.mu.Unlock()
+		return err
+	}
+	// A roll below seals the active segment: its bytes go to the file
+	// first.
+	if err := l.writePending(); err != nil {
 		l.mu.Unlock()
 		return err
 	}
@@ -55,8 +63,16 @@ func (l *Log) DeleteRecords(before int64) error {
 // by time along with everything before it. The owner calls it
 // periodically.
 func (l *Log) EnforceRetention() error {
+	l.flushMu.Lock()
+	defer l.flushMu.Unlock()
 	l.mu.Lock()
 	if err := l.usable(); err != nil {
+		l.mu.Unlock()
+		return err
+	}
+	// A roll below seals the active segment: its bytes go to the file
+	// first.
+	if err := l.writePending(); err != nil {
 		l.mu.Unlock()
 		return err
 	}

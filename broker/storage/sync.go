@@ -49,7 +49,12 @@ func (l *Log) Sync(ctx context.Context, upTo int64) error {
 		seg.ref()
 		l.mu.Unlock()
 
-		err := seg.log.Sync()
+		// Write what write-behind holds (everything up to target, and
+		// whatever was appended since), then fsync it.
+		err := l.Flush()
+		if err == nil {
+			err = seg.log.Sync()
+		}
 		seg.unref()
 
 		l.mu.Lock()

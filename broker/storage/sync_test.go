@@ -128,7 +128,13 @@ func TestSyncHonoursContextWhileWaiting(t *testing.T) {
 // together (meant for -race) and checks that every acknowledged batch is
 // read back intact and in offset order.
 func TestConcurrentAppendReadSync(t *testing.T) {
-	forEachFS(t, storage.Options{SegmentBytes: 16 << 10, IndexIntervalBytes: 512}, func(t *testing.T, e *env) {
+	for _, wb := range []bool{false, true} {
+		t.Run(fmt.Sprintf("write-behind=%v", wb), func(t *testing.T) { testConcurrentAppendReadSync(t, wb) })
+	}
+}
+
+func testConcurrentAppendReadSync(t *testing.T, writeBehind bool) {
+	forEachFS(t, storage.Options{SegmentBytes: 16 << 10, IndexIntervalBytes: 512, WriteBehind: writeBehind}, func(t *testing.T, e *env) {
 		const producers, perProducer = 4, 100
 		var wg sync.WaitGroup
 		stop := make(chan struct{})

@@ -52,7 +52,13 @@ func (l *Log) LookupTimestamp(ts int64) (offset, timestamp int64, found bool, er
 	if !sealed {
 		startPos, err = seg.timeStart(seg.mem, seg.mem, ts)
 	}
+	flush := l.unwritten(seg, limit)
 	l.mu.Unlock()
+	if flush {
+		if ferr := l.Flush(); ferr != nil {
+			return 0, 0, false, ferr
+		}
+	}
 	if sealed {
 		startPos, err = seg.timeStart(seg.files, seg.files, ts)
 	}

@@ -16,9 +16,14 @@ import (
 // fails the log (ErrLogFailed) and may leave it cut partway (never below the
 // batch holding offset); reopening it shows what is on disk.
 func (l *Log) TruncateTo(offset int64) (int64, error) {
+	l.flushMu.Lock()
+	defer l.flushMu.Unlock()
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if err := l.usable(); err != nil {
+		return 0, err
+	}
+	if err := l.writePending(); err != nil {
 		return 0, err
 	}
 	end := l.endOffset()
