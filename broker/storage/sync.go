@@ -46,6 +46,7 @@ func (l *Log) Sync(ctx context.Context, upTo int64) error {
 		l.syncing = ch
 		target, gen := l.endOffset(), l.truncations
 		seg := l.active()
+		synced := seg.size
 		seg.ref()
 		l.mu.Unlock()
 
@@ -54,6 +55,9 @@ func (l *Log) Sync(ctx context.Context, upTo int64) error {
 		err := l.Flush()
 		if err == nil {
 			err = seg.log.Sync()
+		}
+		if err == nil {
+			l.dropCache(seg, synced)
 		}
 		seg.unref()
 
