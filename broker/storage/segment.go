@@ -49,7 +49,7 @@ type segment struct {
 	firstTS     int64 // when the first batch came, for SegmentMs: the clock at its append (its maxTimestamp after a restart); -1 when empty
 	sinceIndex  int64 // bytes appended since the last offset index entry
 	sealed      bool
-	uncachedTo  int64 // bytes below it were dropped from the page cache (cache.go); Log.mu
+	uncachedTo  int64      // bytes below it were dropped from the page cache (cache.go); Log.mu
 	mem         *memIndex  // while active
 	files       *fileIndex // once sealed
 
