@@ -66,42 +66,51 @@ func BenchmarkAppend(b *testing.B) {
 			i++
 		}
 	})
-	b.Run("GroupCommit64", func(b *testing.B) {
-		counter := vfs.NewFaulty(vfs.Default) // injects nothing; counts fsyncs
-		l, err := storage.Open(b.TempDir(), storage.Options{FS: counter})
-		if err != nil {
-			b.Fatal(err)
+	for _, wb := range []bool{false, true} {
+		name := "GroupCommit64"
+		if wb {
+			name += "/WriteBehind"
 		}
-		defer l.Close()
-		syncs := counter.Syncs()
-		b.SetBytes(1024 + 61 + 10)
-		b.ReportAllocs()
-		b.SetParallelism(32) // 64 producers on 2 cores
-		ctx := context.Background()
-		var seed atomic.Uint64
-		b.RunParallel(func(pb *testing.PB) {
-			s := seed.Add(1)
-			rng := rand.New(rand.NewPCG(s, s))
-			batches := make([][]byte, 8)
-			for i := range batches {
-				batches[i] = makeBatch(b, rng, 1, 1024, 0)
+		b.Run(name, func(b *testing.B) { benchGroupCommit(b, wb) })
+	}
+}
+
+// benchGroupCommit appends and syncs 1 KiB batches from 64 producers.
+func benchGroupCommit(b *testing.B, writeBehind bool) {
+	counter := vfs.NewFaulty(vfs.Default) // injects nothing; counts fsyncs
+	l, err := storage.Open(b.TempDir(), storage.Options{FS: counter, WriteBehind: writeBehind})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Close()
+	syncs := counter.Syncs()
+	b.SetBytes(1024 + 61 + 10)
+	b.ReportAllocs()
+	b.SetParallelism(32) // 64 producers on 2 cores
+	ctx := context.Background()
+	var seed atomic.Uint64
+	b.RunParallel(func(pb *testing.PB) {
+		s := seed.Add(1)
+		rng := rand.New(rand.NewPCG(s, s))
+		batches := make([][]byte, 8)
+		for i := range batches {
+			batches[i] = makeBatch(b, rng, 1, 1024, 0)
+		}
+		i := 0
+		for pb.Next() {
+			res, err := l.Append(batches[i%len(batches)])
+			if err != nil {
+				b.Error(err)
+				return
 			}
-			i := 0
-			for pb.Next() {
-				res, err := l.Append(batches[i%len(batches)])
-				if err != nil {
-					b.Error(err)
-					return
-				}
-				if err := l.Sync(ctx, res.LastOffset+1); err != nil {
-					b.Error(err)
-					return
-				}
-				i++
+			if err := l.Sync(ctx, res.LastOffset+1); err != nil {
+				b.Error(err)
+				return
 			}
-		})
-		b.ReportMetric(float64(b.N)/float64(counter.Syncs()-syncs), "batches/fsync")
+			i++
+		}
 	})
+	b.ReportMetric(float64(b.N)/float64(counter.Syncs()-syncs), "batches/fsync")
 }
 
 // BenchmarkAppendPartitions is a produce request of four batches, one to
