@@ -51,6 +51,7 @@ func (s *Server) logOptions(st metadata.TopicSettings) storage.Options {
 		// connection's reader only copies the batch and reads on; every
 		// other produce calls Log.Flush before its answer (00_produce.go).
 		WriteBehind: s.cfg.Fsync.Mode == FsyncAlways,
+		Buffers:     s.bufs,
 		Logger:      s.log,
 	}
 	if o.RetentionBytes == 0 {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/millstream/millstream/broker/auth"
 	"github.com/millstream/millstream/broker/metadata"
+	"github.com/millstream/millstream/broker/storage"
 )
 
 // Server is a single-node broker: the Kafka protocol listener, the topic
@@ -27,6 +28,9 @@ type Server struct {
 	auth *auth.Authenticator
 
 	reg *metadata.Registry
+	// bufs is the write-behind buffer free list every partition log
+	// shares, so memory kept for reuse does not grow with partitions.
+	bufs *storage.Buffers
 	// coord is the group coordinator and the producer state
 	// (10_find_coordinator.go).
 	coord coordinators
@@ -86,6 +90,7 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{
+		bufs:     storage.NewBuffers(4),
 		cfg:      cfg,
 		log:      log,
 		topics:   map[string]*topicState{},

@@ -53,10 +53,10 @@ type Log struct {
 	// written, which go at wpos+(bytes being written) of wseg; wseg is nil
 	// when every appended byte is in its file. While a flush writes
 	// outside mu, wseg stays set and wpos is where that write starts.
-	// spare is the flushed buffer, kept for reuse.
+	// pend comes from bufs, and goes back there once written.
 	flushMu sync.Mutex
 	pend    []byte
-	spare   []byte
+	bufs    *Buffers
 	wseg    *segment
 	wpos    int64
 }
@@ -143,6 +143,9 @@ func (l *Log) Append(batch []byte) (AppendResult, error) {
 	if l.opts.WriteBehind {
 		if l.wseg == nil {
 			l.wseg, l.wpos = seg, pos
+		}
+		if cap(l.pend) == 0 {
+			l.pend = l.bufs.get()
 		}
 		l.pend = append(l.pend, batch...)
 	} else if _, err := seg.log.WriteAt(batch, pos); err != nil {

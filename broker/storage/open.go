@@ -39,6 +39,10 @@ func Open(dir string, opts Options) (*Log, error) {
 		logger:   opts.Logger,
 		opts:     opts,
 		appended: make(chan struct{}),
+		bufs:     opts.Buffers,
+	}
+	if l.bufs == nil {
+		l.bufs = NewBuffers(2)
 	}
 	bases, clean, err := l.scanDir()
 	if err != nil {

@@ -72,6 +72,12 @@ type Options struct {
 	// Flush before answering. Default false: Append writes.
 	WriteBehind bool
 
+	// Buffers is the free list that write-behind buffers come from and go
+	// back to; give every log of a broker the same one (NewBuffers) so the
+	// memory kept for reuse does not grow with the number of partitions.
+	// Default: a list of two for this log alone. Fixed at Open.
+	Buffers *Buffers
+
 	// Now is the clock. Default time.Now. Fixed at Open.
 	Now func() time.Time
 

@@ -38,22 +38,17 @@ func (l *Log) Flush() error {
 		return nil
 	}
 	buf, seg, pos := l.pend, l.wseg, l.wpos
-	l.pend, l.spare = l.spare[:0], nil
+	l.pend = nil // appends during the write take a buffer of their own
 	seg.ref()
 	l.mu.Unlock()
 
 	_, err := seg.log.WriteAt(buf, pos)
 	seg.unref()
+	l.bufs.put(buf)
 
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if err := l.wrote(seg, pos, len(buf), err); err != nil {
-		return err
-	}
-	if cap(buf) <= maxPending {
-		l.spare = buf[:0]
-	}
-	return nil
+	return l.wrote(seg, pos, len(buf), err)
 }
 
 // writePending writes the buffered bytes while holding the locks, for
@@ -64,8 +59,9 @@ func (l *Log) writePending() error {
 		return nil
 	}
 	buf, seg, pos := l.pend, l.wseg, l.wpos
-	l.pend = l.pend[:0]
+	l.pend = nil
 	_, err := seg.log.WriteAt(buf, pos)
+	l.bufs.put(buf)
 	return l.wrote(seg, pos, len(buf), err)
 }
 
