@@ -36,3 +36,23 @@ func BinderPaused(b *Binder) bool {
 	}
 	return len(b.subs) > 0
 }
+
+// Crash ends b's clients as a killed process would: the shared producer
+// closes at once (records not yet stored fail), and every open subscriber
+// stops without waiting for delivered messages and without a last commit.
+// Only what the commit loop committed before stays committed.
+func Crash(b *Binder) {
+	b.mu.Lock()
+	subs := make([]*Subscriber, 0, len(b.subs))
+	for s := range b.subs {
+		subs = append(subs, s)
+	}
+	b.mu.Unlock()
+	for _, s := range subs {
+		s.crashed.Store(true)
+	}
+	b.producer.Close()
+	for _, s := range subs {
+		s.Close()
+	}
+}

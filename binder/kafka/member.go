@@ -325,16 +325,23 @@ func (m *member) shutdown(commitDone chan struct{}) {
 	}
 	m.mu.Unlock()
 	expired := make(chan struct{})
-	t := time.AfterFunc(m.s.cfg.CloseTimeout, func() { close(expired) })
+	wait := m.s.cfg.CloseTimeout
+	crashed := m.s.crashed.Load()
+	if crashed {
+		wait = 0
+	}
+	t := time.AfterFunc(wait, func() { close(expired) })
 	for _, p := range ps {
 		p.stop(expired)
 	}
 	m.workers.Wait()
 	t.Stop()
 	<-commitDone
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	m.commit(ctx, ps)
-	cancel()
+	if !crashed {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		m.commit(ctx, ps)
+		cancel()
+	}
 	m.cl.Close()
 	close(m.out)
 }

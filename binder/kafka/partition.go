@@ -2,16 +2,26 @@ package kafka
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/millstream/millstream/sdk/stream"
 )
 
 // partition delivers the records of one partition, one at a time: the next
 // record goes out only after the one before it was acked. Its goroutine
 // (run) is started by the member and ends after stop.
+//
+// Each message carries a [stream.CommitHold]. An acked record whose hold
+// has outputs pending (the SDK published them asynchronously) no longer
+// blocks the next record, but waits in held: the committable offset (acked)
+// moves past a record only when it and every record before it are settled.
+// An output that fails rewinds the partition to its record: that record and
+// every later one held or in hand are queued again, in order.
 type partition struct {
 	m  *member
 	id int32
@@ -37,6 +47,23 @@ type partition struct {
 	// acked record (-1: none); committed the last committed offset.
 	hw, first, acked, committed int64
 	epoch                       int32
+	// held are the acked records whose offsets are not committable yet,
+	// in offset order: their outputs, or those of a record before them,
+	// are pending.
+	held []*heldRecord
+	// heldEmpty, when not nil, is closed once held is empty.
+	heldEmpty chan struct{}
+	// current is the record being handed out or awaited; rewinds counts
+	// rewinds, so that a record put back by one is not acked again.
+	current *kgo.Record
+	rewinds uint64
+}
+
+// heldRecord is an acked record waiting for its outputs.
+type heldRecord struct {
+	rec     *kgo.Record
+	settled bool
+	dropped bool // put back by a rewind
 }
 
 func newPartition(m *member, id int32) *partition {
@@ -69,8 +96,9 @@ func (p *partition) push(recs []*kgo.Record, hw int64) {
 	}
 }
 
-// pop takes the next record, waiting for one; nil after stop.
-func (p *partition) pop() *kgo.Record {
+// pop takes the next record, waiting for one, and makes it current; nil
+// after stop. seq identifies the rewind it belongs to.
+func (p *partition) pop() (rec *kgo.Record, seq uint64) {
 	for {
 		p.mu.Lock()
 		if len(p.queue) > 0 {
@@ -81,14 +109,16 @@ func (p *partition) pop() *kgo.Record {
 				p.fetchPaused = false
 				p.m.cl.ResumeFetchPartitions(map[string][]int32{p.m.topic: {p.id}})
 			}
+			p.current = rec
+			seq := p.rewinds
 			p.mu.Unlock()
-			return rec
+			return rec, seq
 		}
 		p.mu.Unlock()
 		select {
 		case <-p.wake:
 		case <-p.stopc:
-			return nil
+			return nil, 0
 		}
 	}
 }
@@ -96,32 +126,63 @@ func (p *partition) pop() *kgo.Record {
 func (p *partition) run() {
 	defer p.m.workers.Done()
 	defer close(p.done)
+	defer p.drainHeld()
 	for {
-		rec := p.pop()
+		rec, seq := p.pop()
 		if rec == nil {
 			return
 		}
-		if !p.deliver(rec) {
+		if !p.deliver(rec, seq) {
 			return
 		}
 	}
 }
 
+// drainHeld waits, after stop, until every held record settled or the wait
+// for delivered messages expired, so that the last commit covers them.
+func (p *partition) drainHeld() {
+	p.mu.Lock()
+	if len(p.held) == 0 {
+		p.mu.Unlock()
+		return
+	}
+	if p.heldEmpty == nil {
+		p.heldEmpty = make(chan struct{})
+	}
+	empty := p.heldEmpty
+	p.mu.Unlock()
+	select {
+	case <-empty:
+	case <-p.expired:
+	}
+}
+
+// rewound reports whether a rewind put back the record popped with seq.
+func (p *partition) rewound(seq uint64) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.rewinds != seq
+}
+
 // deliver sends rec until it is acked. It returns false when the partition
 // was stopped.
-func (p *partition) deliver(rec *kgo.Record) bool {
+func (p *partition) deliver(rec *kgo.Record, seq uint64) bool {
 	cfg := &p.m.s.cfg
 	for {
+		if p.rewound(seq) {
+			return true // rec is queued again
+		}
 		msg, err := cfg.Unmarshaler.Unmarshal(rec)
 		if err != nil {
 			// A record that can never become a message would block the
 			// partition forever: log it and move past it.
 			p.m.s.log.Error("kafka: cannot unmarshal record; skipping it",
 				"topic", rec.Topic, "partition", rec.Partition, "offset", rec.Offset, "err", err)
-			p.markAcked(rec)
+			p.ack(rec, seq, nil)
 			return true
 		}
 		ctx, cancel := context.WithCancel(p.m.msgCtx)
+		ctx, hold := stream.WithCommitHold(ctx)
 		msg.SetContext(ctx)
 		if sent, stopped := p.handOut(msg); !sent {
 			cancel()
@@ -133,7 +194,7 @@ func (p *partition) deliver(rec *kgo.Record) bool {
 		acked, stopped := p.await(msg)
 		cancel()
 		if acked {
-			p.markAcked(rec)
+			p.ack(rec, seq, hold)
 		}
 		if stopped {
 			return false
@@ -206,11 +267,89 @@ func (p *partition) stop(expired <-chan struct{}) {
 	close(p.stopc)
 }
 
-func (p *partition) markAcked(rec *kgo.Record) {
+// ack records that rec (popped with seq) was acked. Its offset becomes
+// committable once hold (nil: none) settles and the records before it
+// have; a failed output rewinds the partition to rec.
+func (p *partition) ack(rec *kgo.Record, seq uint64, hold *stream.CommitHold) {
+	p.mu.Lock()
+	if p.rewinds != seq {
+		p.mu.Unlock()
+		return // put back by a rewind: it comes again
+	}
+	p.current = nil
+	if len(p.held) == 0 && (hold == nil || hold.Pending() == 0 && hold.Err() == nil) {
+		p.acked = rec.Offset + 1
+		p.epoch = rec.LeaderEpoch
+		p.mu.Unlock()
+		return
+	}
+	h := &heldRecord{rec: rec}
+	p.held = append(p.held, h)
+	p.mu.Unlock()
+	if hold == nil {
+		p.settle(h, nil)
+		return
+	}
+	hold.Settled(func(err error) { p.settle(h, err) })
+}
+
+// settle ends the wait of a held record: committable once those before it
+// are, or, when its output failed, the start of a rewind.
+func (p *partition) settle(h *heldRecord, err error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.acked = rec.Offset + 1
-	p.epoch = rec.LeaderEpoch
+	if h.dropped {
+		return
+	}
+	if err != nil {
+		p.rewindLocked(h, err)
+		return
+	}
+	h.settled = true
+	i := 0
+	for ; i < len(p.held) && p.held[i].settled; i++ {
+		p.acked = p.held[i].rec.Offset + 1
+		p.epoch = p.held[i].rec.LeaderEpoch
+		p.held[i] = nil
+	}
+	p.held = p.held[i:]
+	if len(p.held) == 0 && p.heldEmpty != nil {
+		close(p.heldEmpty)
+		p.heldEmpty = nil
+	}
+}
+
+// rewindLocked queues h's record again, with the held records after it and
+// the current one, ahead of what was fetched: they are delivered again in
+// order, and nothing from h on is committed before they are acked again.
+func (p *partition) rewindLocked(h *heldRecord, err error) {
+	i := slices.Index(p.held, h)
+	if i < 0 {
+		return
+	}
+	recs := make([]*kgo.Record, 0, len(p.held)-i+1+len(p.queue))
+	for _, x := range p.held[i:] {
+		x.dropped = true
+		recs = append(recs, x.rec)
+	}
+	clear(p.held[i:])
+	p.held = p.held[:i]
+	if p.current != nil {
+		recs = append(recs, p.current)
+		p.current = nil
+	}
+	p.queue = append(recs, p.queue...)
+	p.rewinds++
+	if len(p.held) == 0 && p.heldEmpty != nil {
+		close(p.heldEmpty)
+		p.heldEmpty = nil
+	}
+	p.m.s.log.Warn("kafka: an output of a message was not stored; delivering it again",
+		"topic", h.rec.Topic, "partition", h.rec.Partition, "offset", h.rec.Offset, "again", len(recs), "err", err)
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
 }
 
 // uncommitted returns the offset to commit, if there is a new one.

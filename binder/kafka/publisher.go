@@ -11,6 +11,8 @@ import (
 
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/millstream/millstream/sdk/stream"
 )
 
 // ErrPublisherClosed is returned by Publish after Close.
@@ -104,6 +106,8 @@ type Publisher struct {
 	// mu is held for reading by Publish and for writing by Close.
 	mu     sync.RWMutex
 	closed bool
+	// inflight counts PublishAsync messages not completed yet.
+	inflight sync.WaitGroup
 }
 
 // NewPublisher connects a publisher. It does not wait for the brokers: a
@@ -197,6 +201,61 @@ func (p *Publisher) Publish(topic string, msgs ...*message.Message) error {
 	return nil
 }
 
+var _ stream.AsyncPublisher = (*Publisher)(nil)
+
+// PublishAsync queues msg for topic and returns; done is called once the
+// brokers acknowledged it, or with the error Publish would have returned.
+// Records of one partition are stored, and complete, in the order they were
+// queued (franz-go's idempotent producer keeps a failed batch from being
+// overtaken). It implements [stream.AsyncPublisher]: a function binding
+// whose input is a Kafka subscriber publishes its outputs with it and
+// commits each input only once its outputs are stored. ctx cancels the
+// delivery. Close waits for queued messages to complete.
+func (p *Publisher) PublishAsync(ctx context.Context, topic string, msg *message.Message, done func(error)) {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	if p.closed {
+		done(ErrPublisherClosed)
+		return
+	}
+	rec, err := p.record(ctx, topic, msg)
+	if err != nil {
+		done(err)
+		return
+	}
+	p.inflight.Add(1)
+	p.cl.Produce(ctx, rec, func(_ *kgo.Record, err error) {
+		defer p.inflight.Done()
+		if err != nil {
+			err = fmt.Errorf("kafka: publish message %s to topic %s: %w", msg.UUID, topic, err)
+		}
+		done(err)
+	})
+}
+
+// record provisions topic and marshals msg for it.
+func (p *Publisher) record(ctx context.Context, topic string, msg *message.Message) (*kgo.Record, error) {
+	pctx, cancel := context.WithTimeout(ctx, p.cfg.DeliveryTimeout)
+	defer cancel()
+	partitions, err := p.provision(pctx, topic)
+	if err != nil {
+		return nil, err
+	}
+	rec, err := p.cfg.Marshaler.Marshal(topic, msg)
+	if err != nil {
+		return nil, fmt.Errorf("kafka: marshal message %s for topic %s: %w", msg.UUID, topic, err)
+	}
+	if part, ok := explicitPartition(rec.Context); ok {
+		if err := p.checkPartition(pctx, topic, part, &partitions); err != nil {
+			return nil, err
+		}
+		rec.Context = WithPartition(msg.Context(), part)
+	} else if rec.Context == nil {
+		rec.Context = msg.Context()
+	}
+	return rec, nil
+}
+
 // provision makes sure topic exists and returns its partition count (0 when
 // provisioning is off).
 func (p *Publisher) provision(ctx context.Context, topic string) (int32, error) {
@@ -224,8 +283,9 @@ func (p *Publisher) checkPartition(ctx context.Context, topic string, part int32
 	return nil
 }
 
-// Close waits for Publish calls in progress and closes the client.
-// Calling it again does nothing.
+// Close waits for Publish calls in progress and for the messages queued by
+// PublishAsync to complete, and closes the client. Calling it again does
+// nothing.
 func (p *Publisher) Close() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -233,6 +293,7 @@ func (p *Publisher) Close() error {
 		return nil
 	}
 	p.closed = true
+	p.inflight.Wait() // bounded by DeliveryTimeout
 	if p.ownsClient {
 		p.cl.Close()
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
@@ -171,6 +172,18 @@ func (c *SubscriberConfig) Validate() error {
 // committed only for acked messages (at-least-once): a message may come
 // again after a rebalance or a restart, never be skipped.
 //
+// # Commit holds
+//
+// Each message's context carries a [stream.CommitHold]. When the SDK
+// publishes a message's output asynchronously ([stream.AsyncPublisher]) it
+// adds the output to the hold: the message is acked at once, the next one
+// of its partition is delivered, and the acked offset becomes committable
+// only once the outputs of it and of every message before it are stored.
+// If an output fails, the partition is rewound to its message: it and
+// every later message not yet committed are delivered again, in order.
+// Close and revocations wait for pending outputs (up to CloseTimeout,
+// RevokeTimeout) before their last commit.
+//
 // # Context
 //
 // Canceling the Subscribe context ends that consumer like Close does, and
@@ -189,6 +202,9 @@ type Subscriber struct {
 	cfg  SubscriberConfig
 	log  *slog.Logger
 	gate *gate
+	// crashed (set by tests only) makes members stop as a killed process
+	// does: no wait for delivered messages, no last commit.
+	crashed atomic.Bool
 
 	// mu guards closed, members, admin, prov, assignBy and claimed.
 	mu      sync.Mutex

@@ -8,10 +8,12 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill"
+	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -95,8 +97,8 @@ func watchOutput(b *testing.B, adm *kadm.Client, topic string, n int64, first *f
 }
 
 // BenchmarkUppercase compares, in one run and on one broker, an uppercase
-// function on the SDK path (kafka binder, CloudEvents, one sync publish per
-// message, commit after ack) with a bare franz-go consume-transform-produce
+// function on the SDK path (kafka binder, CloudEvents; pipelined, and synchronous with one
+// publish per message before its ack) with a bare franz-go consume-transform-produce
 // loop (poll, produce the batch, flush, commit). Each loop handles b.N
 // messages of its own topic, written before it runs (the SDK binding is
 // started and paused first, so that its members join an empty topic and no
@@ -131,16 +133,75 @@ func benchUppercase(b *testing.B, brokers []string, partitions int32) {
 	b.SetBytes(benchPayloadSize)
 	b.StopTimer()
 
-	// SDK path.
+	// SDK path: pipelined (the output publisher is a stream.AsyncPublisher,
+	// inputs committed once their outputs are stored), then synchronous
+	// (the same binder with PublishAsync hidden: one produce round trip per
+	// message before its ack), as before pipelining.
+	sdk, sdkCPU := runSDK(b, brokers, adm, partitions, true)
+	sdkSync, _ := runSDK(b, brokers, adm, partitions, false)
+
+	// Bare franz-go twice, one member each (so no rebalance; the backlog is
+	// written first): batched as a franz-go user writes it, and serial, one
+	// synchronous produce per record per partition, the SDK's discipline.
+	bare, bareCPU := runBare(b, brokers, adm, partitions, false)
+	serial, _ := runBare(b, brokers, adm, partitions, true)
+
+	sdkRate := float64(b.N) / sdk.Seconds()
+	bareRate := float64(b.N) / bare.Seconds()
+	serialRate := float64(b.N) / serial.Seconds()
+	b.ReportMetric(sdkRate, "sdk-msgs/s")
+	b.ReportMetric(bareRate, "bare-msgs/s")
+	b.ReportMetric(serialRate, "serial-msgs/s")
+	b.ReportMetric(100*sdkRate/bareRate, "sdk/bare-%")
+	b.ReportMetric(100*sdkRate/serialRate, "sdk/serial-%")
+	syncRate := float64(b.N) / sdkSync.Seconds()
+	b.ReportMetric(syncRate, "sdk-sync-msgs/s")
+	b.ReportMetric(100*syncRate/bareRate, "sdk-sync/bare-%")
+	// CPU of the whole process (the in-process broker included) per
+	// message, while each loop ran.
+	b.ReportMetric(float64(sdkCPU.Microseconds())/float64(b.N), "sdk-cpu-µs/msg")
+	b.ReportMetric(float64(bareCPU.Microseconds())/float64(b.N), "bare-cpu-µs/msg")
+}
+
+// cpuTime is the CPU time (user and system) the process used so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// syncBinder hides the publishers' PublishAsync, so that the SDK publishes
+// synchronously.
+type syncBinder struct{ stream.Binder }
+
+func (s syncBinder) Publisher(ctx context.Context, p stream.Publication) (message.Publisher, error) {
+	pub, err := s.Binder.Publisher(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	return struct{ message.Publisher }{pub}, nil
+}
+
+// runSDK runs samples/uppercase's function on the SDK path over a new
+// backlog of b.N records and returns the time from its first transform to
+// the last output record.
+func runSDK(b *testing.B, brokers []string, adm *kadm.Client, partitions int32, async bool) (time.Duration, time.Duration) {
+	b.Helper()
 	inSDK, outSDK := "words-"+watermill.NewShortUUID(), "upper-"+watermill.NewShortUUID()
 	for _, topic := range []string{inSDK, outSDK} {
 		if _, err := adm.CreateTopic(context.Background(), partitions, -1, nil, topic); err != nil {
 			b.Fatal(err)
 		}
 	}
-	binder, err := kafka.New(context.Background(), kafka.Config{Connection: kafka.Connection{Brokers: brokers}, AutoCreateTopics: true})
+	kb, err := kafka.New(context.Background(), kafka.Config{Connection: kafka.Connection{Brokers: brokers}, AutoCreateTopics: true})
 	if err != nil {
 		b.Fatal(err)
+	}
+	var binder stream.Binder = kb
+	if !async {
+		binder = syncBinder{kb}
 	}
 	app := stream.New(stream.Config{Application: "bench", Bindings: map[string]stream.BindingProperties{
 		"uppercase-in-0":  {Destination: inSDK, Group: "sdk", Concurrency: int(partitions)},
@@ -164,36 +225,23 @@ func benchUppercase(b *testing.B, brokers []string, partitions int32) {
 	}
 	fillWords(b, brokers, inSDK, b.N)
 	b.StartTimer()
+	cpu := cpuTime()
 	if err := app.SetState(ctx, "uppercase-in-0", stream.StateResumed); err != nil {
 		b.Fatal(err)
 	}
-	sdk := watchOutput(b, adm, outSDK, int64(b.N), &sdkFirst)
+	d := watchOutput(b, adm, outSDK, int64(b.N), &sdkFirst)
+	cpu = cpuTime() - cpu
 	b.StopTimer()
 	if err := app.Stop(context.Background()); err != nil {
 		b.Error(err)
 	}
-
-	// Bare franz-go.
-	// Bare franz-go twice, one member each (so no rebalance; the backlog is
-	// written first): batched as a franz-go user writes it, and serial, one
-	// synchronous produce per record per partition, the SDK's discipline.
-	bare := runBare(b, brokers, adm, partitions, false)
-	serial := runBare(b, brokers, adm, partitions, true)
-
-	sdkRate := float64(b.N) / sdk.Seconds()
-	bareRate := float64(b.N) / bare.Seconds()
-	serialRate := float64(b.N) / serial.Seconds()
-	b.ReportMetric(sdkRate, "sdk-msgs/s")
-	b.ReportMetric(bareRate, "bare-msgs/s")
-	b.ReportMetric(serialRate, "serial-msgs/s")
-	b.ReportMetric(100*sdkRate/bareRate, "sdk/bare-%")
-	b.ReportMetric(100*sdkRate/serialRate, "sdk/serial-%")
+	return d, cpu
 }
 
 // runBare runs a bare franz-go consume-transform-produce loop over a new
 // backlog of b.N records and returns the time from its first transform to
 // the last output record.
-func runBare(b *testing.B, brokers []string, adm *kadm.Client, partitions int32, serial bool) time.Duration {
+func runBare(b *testing.B, brokers []string, adm *kadm.Client, partitions int32, serial bool) (time.Duration, time.Duration) {
 	b.Helper()
 	in, out := "words-"+watermill.NewShortUUID(), "upper-"+watermill.NewShortUUID()
 	for _, topic := range []string{in, out} {
@@ -244,9 +292,11 @@ func runBare(b *testing.B, brokers []string, adm *kadm.Client, partitions int32,
 		}
 	}()
 	b.StartTimer()
+	cpu := cpuTime()
 	d := watchOutput(b, adm, out, int64(b.N), &first)
+	cpu = cpuTime() - cpu
 	b.StopTimer()
 	cancel()
 	<-loopDone
-	return d
+	return d, cpu
 }

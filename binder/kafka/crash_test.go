@@ -1,0 +1,130 @@
+package kafka_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/millstream/millstream/binder/kafka"
+	"github.com/millstream/millstream/broker/brokertest"
+	"github.com/millstream/millstream/sdk/stream"
+)
+
+// TestPipelinedCrashLosesNothing kills an application mid-stream (its
+// producer closes with outputs in flight, its consumers stop without a last
+// commit) while it publishes outputs asynchronously and commits inputs
+// every 5 ms, then starts it again in the same group: every input's output
+// exists. A commit that passed an output not yet stored would lose it.
+func TestPipelinedCrashLosesNothing(t *testing.T) {
+	if testing.Short() {
+		t.Skip("crash and restart under load: skipped with -short")
+	}
+	const n = 4000
+	brokers := []string{brokertest.Start(t).Addr()}
+	adm := admin(t, brokers)
+	in, out := "words-"+watermill.NewShortUUID(), "upper-"+watermill.NewShortUUID()
+	for _, topic := range []string{in, out} {
+		if _, err := adm.CreateTopic(context.Background(), 4, -1, nil, topic); err != nil {
+			t.Fatal(err)
+		}
+	}
+	start := func() (*stream.App, *kafka.Binder) {
+		kb, err := kafka.New(context.Background(), kafka.Config{Connection: kafka.Connection{Brokers: brokers},
+			AutoCreateTopics: true, CommitInterval: 5 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		app := stream.New(stream.Config{Application: "crash", Bindings: map[string]stream.BindingProperties{
+			"upper-in-0":  {Destination: in, Group: "g", Concurrency: 4},
+			"upper-out-0": {Destination: out, PartitionCount: 4},
+		}}, stream.WithBinder("kafka", kb))
+		if err := app.Register(stream.Function("upper", func(_ context.Context, s string) (string, error) {
+			return strings.ToUpper(s), nil
+		})); err != nil {
+			t.Fatal(err)
+		}
+		if err := app.Start(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		return app, kb
+	}
+	app, kb := start()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	recs := make([]*kgo.Record, n)
+	for i := range recs {
+		id := watermill.NewUUID()
+		recs[i] = &kgo.Record{Topic: in, Key: []byte(id[:8]), Value: fmt.Appendf(nil, "word-%05d", i), Headers: []kgo.RecordHeader{
+			{Key: "ce_specversion", Value: []byte("1.0")}, {Key: "ce_id", Value: []byte(id)},
+			{Key: "ce_source", Value: []byte("test")}, {Key: "ce_type", Value: []byte("millstream.string")},
+			{Key: "content-type", Value: []byte("text/plain")},
+		}}
+	}
+	if err := cl.ProduceSync(context.Background(), recs...).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	// Crash once a third of the outputs exist.
+	outputs := func() int64 {
+		ends, err := adm.ListEndOffsets(context.Background(), out)
+		if err != nil {
+			return 0
+		}
+		var total int64
+		ends.Each(func(o kadm.ListedOffset) { total += max(o.Offset, 0) })
+		return total
+	}
+	for deadline := time.Now().Add(waitFor); outputs() < n/3; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d outputs before the deadline, want %d", outputs(), n/3)
+		}
+	}
+	kafka.Crash(kb)
+	atCrash := outputs()
+	app.Stop(context.Background()) // errors expected: its clients are gone
+	if atCrash >= n {
+		t.Fatalf("all %d outputs existed at the crash: nothing was mid-stream", atCrash)
+	}
+	offs, err := adm.FetchOffsets(context.Background(), "g")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var committed int64
+	offs.Each(func(o kadm.OffsetResponse) { committed += max(o.At, 0) })
+	t.Logf("at the crash: %d of %d outputs stored, %d inputs committed", atCrash, n, committed)
+	if committed > atCrash {
+		t.Fatalf("%d inputs committed but only %d outputs stored: a commit passed an unstored output", committed, atCrash)
+	}
+
+	app2, _ := start()
+	defer app2.Stop(context.Background())
+	// Every input's output, duplicates allowed.
+	rd, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ConsumeTopics(out), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rd.Close()
+	seen := make(map[string]bool, n)
+	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	defer cancel()
+	for len(seen) < n {
+		fs := rd.PollFetches(ctx)
+		if ctx.Err() != nil {
+			t.Fatalf("%d of %d inputs have an output after the restart", len(seen), n)
+		}
+		fs.EachRecord(func(r *kgo.Record) { seen[string(r.Value)] = true })
+	}
+	for i := range n {
+		if w := fmt.Sprintf("WORD-%05d", i); !seen[w] {
+			t.Fatalf("no output %s", w)
+		}
+	}
+}
