@@ -4,13 +4,17 @@ import (
 	"flag"
 	"os"
 	"reflect"
+	"sort"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/spf13/cobra"
 
 	"github.com/millstream/millstream/broker/server"
 )
 
-var rewrite = flag.Bool("rewrite", false, "rewrite testdata/broker-help.txt")
+var rewrite = flag.Bool("rewrite", false, "rewrite the golden files under testdata/")
 
 // TestBrokerHelpGolden keeps testdata/broker-help.txt, which the docs
 // quote, equal to the real help text. Regenerate with -rewrite.
@@ -55,5 +59,40 @@ func TestExampleConfigFile(t *testing.T) {
 	want.TopicDefaults.SegmentMs = 3600000
 	if !reflect.DeepEqual(cfg, want) {
 		t.Fatalf("example config =\n%+v\nwant\n%+v", cfg, want)
+	}
+}
+
+// TestCommandListGolden keeps testdata/commands.txt, every command path of
+// the binary one per line, equal to the real command tree: the docs check
+// (internal/docscheck) reads it to know which `millstream ...` commands
+// exist. Regenerate with -rewrite.
+func TestCommandListGolden(t *testing.T) {
+	var lines []string
+	var walk func(prefix string, c *cobra.Command)
+	walk = func(prefix string, c *cobra.Command) {
+		for _, sub := range c.Commands() {
+			name := strings.TrimSpace(prefix + " " + sub.Name())
+			lines = append(lines, name)
+			walk(name, sub)
+		}
+	}
+	root := newRootCmd()
+	root.InitDefaultHelpCmd()
+	root.InitDefaultCompletionCmd()
+	walk("", root)
+	sort.Strings(lines)
+	got := strings.Join(lines, "\n") + "\n"
+	const path = "testdata/commands.txt"
+	if *rewrite {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != string(want) {
+		t.Fatalf("%s is stale; run go test ./broker/cmd/millstream -run CommandListGolden -rewrite\ngot:\n%s", path, got)
 	}
 }
