@@ -57,6 +57,9 @@ type partition struct {
 	// rewinds, so that a record put back by one is not acked again.
 	current *kgo.Record
 	rewinds uint64
+	// rewound is closed (and replaced) by each rewind, so that a record
+	// on its way to the handler when it was put back is not handed out.
+	rewound chan struct{}
 }
 
 // heldRecord is an acked record waiting for its outputs.
@@ -71,6 +74,7 @@ func newPartition(m *member, id int32) *partition {
 		m: m, id: id,
 		wake: make(chan struct{}, 1), stopc: make(chan struct{}), done: make(chan struct{}),
 		first: -1, acked: -1, committed: -1, epoch: -1,
+		rewound: make(chan struct{}),
 	}
 }
 
@@ -158,10 +162,10 @@ func (p *partition) drainHeld() {
 }
 
 // rewound reports whether a rewind put back the record popped with seq.
-func (p *partition) rewound(seq uint64) bool {
+func (p *partition) isRewound(seq uint64) (bool, <-chan struct{}) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.rewinds != seq
+	return p.rewinds != seq, p.rewound
 }
 
 // deliver sends rec until it is acked. It returns false when the partition
@@ -169,7 +173,8 @@ func (p *partition) rewound(seq uint64) bool {
 func (p *partition) deliver(rec *kgo.Record, seq uint64) bool {
 	cfg := &p.m.s.cfg
 	for {
-		if p.rewound(seq) {
+		again, rewound := p.isRewound(seq)
+		if again {
 			return true // rec is queued again
 		}
 		msg, err := cfg.Unmarshaler.Unmarshal(rec)
@@ -184,7 +189,7 @@ func (p *partition) deliver(rec *kgo.Record, seq uint64) bool {
 		ctx, cancel := context.WithCancel(p.m.msgCtx)
 		ctx, hold := stream.WithCommitHold(ctx)
 		msg.SetContext(ctx)
-		if sent, stopped := p.handOut(msg); !sent {
+		if sent, stopped := p.handOut(msg, rewound); !sent {
 			cancel()
 			if stopped {
 				return false
@@ -216,8 +221,9 @@ func (p *partition) deliver(rec *kgo.Record, seq uint64) bool {
 
 // handOut sends msg to the consumer while the subscriber is not paused. It
 // gives up (sent false, stopped false) when a pause begins first, so that
-// the caller waits for the resume and makes a fresh message.
-func (p *partition) handOut(msg *message.Message) (sent, stopped bool) {
+// the caller waits for the resume and makes a fresh message, or when a
+// rewind put msg's record back (rewound closed).
+func (p *partition) handOut(msg *message.Message, rewound <-chan struct{}) (sent, stopped bool) {
 	g := p.m.s.gate
 	for {
 		shut, ok := g.enter()
@@ -225,6 +231,8 @@ func (p *partition) handOut(msg *message.Message) (sent, stopped bool) {
 			select {
 			case <-g.wait():
 				continue
+			case <-rewound:
+				return false, false
 			case <-p.stopc:
 				return false, true
 			}
@@ -234,6 +242,9 @@ func (p *partition) handOut(msg *message.Message) (sent, stopped bool) {
 			g.leave()
 			return true, false
 		case <-shut:
+			g.leave()
+			return false, false
+		case <-rewound:
 			g.leave()
 			return false, false
 		case <-p.stopc:
@@ -340,6 +351,8 @@ func (p *partition) rewindLocked(h *heldRecord, err error) {
 	}
 	p.queue = append(recs, p.queue...)
 	p.rewinds++
+	close(p.rewound)
+	p.rewound = make(chan struct{})
 	if len(p.held) == 0 && p.heldEmpty != nil {
 		close(p.heldEmpty)
 		p.heldEmpty = nil
