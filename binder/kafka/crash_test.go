@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -25,7 +26,7 @@ func TestPipelinedCrashLosesNothing(t *testing.T) {
 	if testing.Short() {
 		t.Skip("crash and restart under load: skipped with -short")
 	}
-	const n = 4000
+	const n = 6000
 	brokers := []string{brokertest.Start(t).Addr()}
 	adm := admin(t, brokers)
 	in, out := "words-"+watermill.NewShortUUID(), "upper-"+watermill.NewShortUUID()
@@ -34,6 +35,8 @@ func TestPipelinedCrashLosesNothing(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	var handled atomic.Int64
+	crashNow := make(chan struct{})
 	start := func() (*stream.App, *kafka.Binder) {
 		kb, err := kafka.New(context.Background(), kafka.Config{Connection: kafka.Connection{Brokers: brokers},
 			AutoCreateTopics: true, CommitInterval: 5 * time.Millisecond})
@@ -45,6 +48,9 @@ func TestPipelinedCrashLosesNothing(t *testing.T) {
 			"upper-out-0": {Destination: out, PartitionCount: 4},
 		}}, stream.WithBinder("kafka", kb))
 		if err := app.Register(stream.Function("upper", func(_ context.Context, s string) (string, error) {
+			if handled.Add(1) == n/2 {
+				close(crashNow) // the test crashes the app while it goes on
+			}
 			return strings.ToUpper(s), nil
 		})); err != nil {
 			t.Fatal(err)
@@ -72,7 +78,6 @@ func TestPipelinedCrashLosesNothing(t *testing.T) {
 	if err := cl.ProduceSync(context.Background(), recs...).FirstErr(); err != nil {
 		t.Fatal(err)
 	}
-	// Crash once a third of the outputs exist.
 	outputs := func() int64 {
 		ends, err := adm.ListEndOffsets(context.Background(), out)
 		if err != nil {
@@ -82,10 +87,11 @@ func TestPipelinedCrashLosesNothing(t *testing.T) {
 		ends.Each(func(o kadm.ListedOffset) { total += max(o.Offset, 0) })
 		return total
 	}
-	for deadline := time.Now().Add(waitFor); outputs() < n/3; time.Sleep(time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d outputs before the deadline, want %d", outputs(), n/3)
-		}
+	// Crash once half the inputs were handled.
+	select {
+	case <-crashNow:
+	case <-time.After(waitFor):
+		t.Fatalf("%d inputs handled before the deadline, want %d", handled.Load(), n/2)
 	}
 	kafka.Crash(kb)
 	atCrash := outputs()
