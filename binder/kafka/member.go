@@ -115,7 +115,7 @@ func newMember(ctx context.Context, s *Subscriber, adm *kadm.Client, topic strin
 	if err != nil {
 		return nil, fmt.Errorf("new consumer client: %w", err)
 	}
-	if s.gate.isShut() {
+	if s.gate.IsShut() {
 		m.cl.PauseFetchTopics(topic)
 	}
 	if !m.group {

@@ -226,10 +226,10 @@ func (p *partition) deliver(rec *kgo.Record, seq uint64) bool {
 func (p *partition) handOut(msg *message.Message, rewound <-chan struct{}) (sent, stopped bool) {
 	g := p.m.s.gate
 	for {
-		shut, ok := g.enter()
+		shut, ok := g.Enter()
 		if !ok {
 			select {
-			case <-g.wait():
+			case <-g.Wait():
 				continue
 			case <-rewound:
 				return false, false
@@ -239,16 +239,16 @@ func (p *partition) handOut(msg *message.Message, rewound <-chan struct{}) (sent
 		}
 		select {
 		case p.m.out <- msg:
-			g.leave()
+			g.Leave()
 			return true, false
 		case <-shut:
-			g.leave()
+			g.Leave()
 			return false, false
 		case <-rewound:
-			g.leave()
+			g.Leave()
 			return false, false
 		case <-p.stopc:
-			g.leave()
+			g.Leave()
 			return false, true
 		}
 	}

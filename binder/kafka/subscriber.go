@@ -12,6 +12,8 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/millstream/millstream/sdk/stream"
 )
 
 // ErrSubscriberClosed is returned by Subscribe after Close.
@@ -201,7 +203,7 @@ func (c *SubscriberConfig) Validate() error {
 type Subscriber struct {
 	cfg  SubscriberConfig
 	log  *slog.Logger
-	gate *gate
+	gate *stream.PauseGate
 	// crashed (set by tests only) makes members stop as a killed process
 	// does: no wait for delivered messages, no last commit.
 	crashed atomic.Bool
@@ -232,7 +234,7 @@ func NewSubscriber(cfg SubscriberConfig) (*Subscriber, error) {
 		return nil, fmt.Errorf("kafka: subscriber config: %w", err)
 	}
 	cfg.setDefaults()
-	return &Subscriber{cfg: cfg, log: discardLogger(cfg.Logger), gate: newGate(), members: make(map[*member]struct{}),
+	return &Subscriber{cfg: cfg, log: discardLogger(cfg.Logger), gate: stream.NewPauseGate(), members: make(map[*member]struct{}),
 		claimed: make(map[string]map[int32]bool)}, nil
 }
 
@@ -333,7 +335,7 @@ func (s *Subscriber) Pause(ctx context.Context) error {
 		s.mu.Unlock()
 		return fmt.Errorf("kafka: pause: %w", ErrSubscriberClosed)
 	}
-	drained := s.gate.shut()
+	drained := s.gate.Shut()
 	for m := range s.members {
 		m.cl.PauseFetchTopics(m.topic)
 	}
@@ -364,12 +366,12 @@ func (s *Subscriber) Resume(ctx context.Context) error {
 	for m := range s.members {
 		m.cl.ResumeFetchTopics(m.topic)
 	}
-	s.gate.lift()
+	s.gate.Lift()
 	return nil
 }
 
 // Paused reports whether the subscriber is paused.
-func (s *Subscriber) Paused() bool { return s.gate.isShut() }
+func (s *Subscriber) Paused() bool { return s.gate.IsShut() }
 
 // Lag returns, per topic and partition of the running consumers, how many
 // records were written after the last acked one (as of the last fetch).
@@ -472,101 +474,3 @@ var (
 	_ message.Subscriber           = (*Subscriber)(nil)
 	_ message.SubscribeInitializer = (*Subscriber)(nil)
 )
-
-// gate is open or shut; waiters block while it is shut. A partition hands
-// out a message only between enter and leave, and shut reports when every
-// hand-out in progress has ended, so that once Pause returns no message goes
-// out.
-type gate struct {
-	// mu guards open, shutc, sending and drained.
-	mu sync.Mutex
-	// open is closed while the gate is open.
-	open chan struct{}
-	// shutc is closed while the gate is shut.
-	shutc chan struct{}
-	// sending counts partitions between enter and leave.
-	sending int
-	// drained, when not nil, is closed once sending drops to zero.
-	drained chan struct{}
-}
-
-func newGate() *gate {
-	g := &gate{open: make(chan struct{}), shutc: make(chan struct{})}
-	close(g.open)
-	return g
-}
-
-// wait returns a channel that is closed once the gate is open.
-func (g *gate) wait() <-chan struct{} {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return g.open
-}
-
-// enter starts a hand-out while the gate is open; ok is false when it is
-// shut. After ok the caller must call leave, and must give up the hand-out
-// when shut is closed.
-func (g *gate) enter() (shut <-chan struct{}, ok bool) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	select {
-	case <-g.open:
-	default:
-		return nil, false
-	}
-	g.sending++
-	return g.shutc, true
-}
-
-// leave ends a hand-out begun by enter.
-func (g *gate) leave() {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	g.sending--
-	if g.sending == 0 && g.drained != nil {
-		close(g.drained)
-		g.drained = nil
-	}
-}
-
-// shut closes the gate. The channel it returns is closed once no hand-out
-// begun before is still in progress.
-func (g *gate) shut() <-chan struct{} {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	select {
-	case <-g.open:
-		g.open = make(chan struct{})
-		close(g.shutc)
-	default:
-	}
-	if g.sending == 0 {
-		done := make(chan struct{})
-		close(done)
-		return done
-	}
-	if g.drained == nil {
-		g.drained = make(chan struct{})
-	}
-	return g.drained
-}
-
-func (g *gate) lift() {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	select {
-	case <-g.open:
-	default:
-		close(g.open)
-		g.shutc = make(chan struct{})
-	}
-}
-
-func (g *gate) isShut() bool {
-	select {
-	case <-g.wait():
-		return false
-	default:
-		return true
-	}
-}

@@ -39,7 +39,7 @@ type Subscriber struct {
 	mu     sync.Mutex
 	closed bool
 
-	gate    *gate
+	gate    *stream.PauseGate
 	stop    chan struct{} // closed by Close: hand out nothing more
 	abandon chan struct{} // closed when close-timeout passed
 	members sync.WaitGroup
@@ -76,7 +76,7 @@ func newSubscriber(b *Binder, s stream.Subscription) (*Subscriber, error) {
 		inner.Close()
 		return nil, fmt.Errorf("rabbit: subscribe %s (group %s): %w", s.Destination, s.Group, err)
 	}
-	return &Subscriber{b: b, sub: s, topo: topo, inner: inner, gate: newGate(), stop: make(chan struct{}), abandon: make(chan struct{})}, nil
+	return &Subscriber{b: b, sub: s, topo: topo, inner: inner, gate: stream.NewPauseGate(), stop: make(chan struct{}), abandon: make(chan struct{})}, nil
 }
 
 // Topology is what the subscriber declared.
@@ -131,7 +131,7 @@ func (s *Subscriber) member(ctx context.Context, in <-chan *message.Message, can
 	for {
 		if in == nil {
 			select {
-			case <-s.gate.wait():
+			case <-s.gate.Wait():
 			case <-s.stop:
 				return
 			case <-ctx.Done():
@@ -164,34 +164,34 @@ func (s *Subscriber) member(ctx context.Context, in <-chan *message.Message, can
 // returns true when the subscriber was paused, false when it stopped.
 func (s *Subscriber) relay(in <-chan *message.Message, out chan<- *message.Message) (paused bool) {
 	for {
-		shut, ok := s.gate.enter()
+		shut, ok := s.gate.Enter()
 		if !ok {
 			return true
 		}
 		select {
 		case <-s.stop:
-			s.gate.leave()
+			s.gate.Leave()
 			return false
 		case <-shut:
-			s.gate.leave()
+			s.gate.Leave()
 			return true
 		case m, ok := <-in:
 			if !ok {
-				s.gate.leave()
+				s.gate.Leave()
 				return false
 			}
 			select {
 			case out <- m:
 			case <-s.stop:
 				m.Nack()
-				s.gate.leave()
+				s.gate.Leave()
 				return false
 			case <-shut:
 				m.Nack()
-				s.gate.leave()
+				s.gate.Leave()
 				return true
 			}
-			s.gate.leave()
+			s.gate.Leave()
 			select {
 			case <-m.Acked():
 			case <-m.Nacked():
