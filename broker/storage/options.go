@@ -72,6 +72,18 @@ type Options struct {
 	// Flush before answering. Default false: Append writes.
 	WriteBehind bool
 
+	// PageCacheKeep is how many bytes behind the fsynced end of the active
+	// segment stay in the operating system's page cache after a Sync; the
+	// older fsynced bytes of the segment are dropped from it (Linux
+	// posix_fadvise DONTNEED, files of the operating system only). More
+	// keeps more of the recent log in memory for consumers that are
+	// behind, at the price of appends writing into colder pages once the
+	// kept bytes outgrow what the kernel recycles warm (see
+	// [DefaultPageCacheKeep]). The drop works in steps of 2 MiB, so up to
+	// 2 MiB more stay. Default 64 MiB; any negative value never drops,
+	// leaving the page cache to the kernel.
+	PageCacheKeep int64
+
 	// Buffers is the free list that write-behind buffers come from and go
 	// back to; give every log of a broker the same one (NewBuffers) so the
 	// memory kept for reuse does not grow with the number of partitions.
@@ -108,6 +120,9 @@ func (o *Options) EnsureDefaults() *Options {
 	}
 	if o.MaxMessageBytes == 0 {
 		o.MaxMessageBytes = DefaultMaxMessageBytes
+	}
+	if o.PageCacheKeep == 0 {
+		o.PageCacheKeep = DefaultPageCacheKeep
 	}
 	if o.Now == nil {
 		o.Now = time.Now
