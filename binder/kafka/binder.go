@@ -150,10 +150,28 @@ func (b *Binder) Subscriber(ctx context.Context, s stream.Subscription) (message
 			return nil, err
 		}
 	}
+	if err := b.provisionDeadLetter(ctx, s); err != nil {
+		sub.Close()
+		return nil, err
+	}
 	b.mu.Lock()
 	b.subs[sub] = s
 	b.mu.Unlock()
 	return &trackedSubscriber{Subscriber: sub, b: b}, nil
+}
+
+// provisionDeadLetter creates the dead-letter topic of a subscription with
+// dlq: true, as Spring Cloud Stream's Kafka binder does when it provisions
+// a consumer: with the SDK it exists already (the App opens the binding's
+// dead-letter publisher first), but a subscription opened by other code
+// gets it too. It has one partition unless it exists; dead letters carry
+// no partition of their own.
+func (b *Binder) provisionDeadLetter(ctx context.Context, s stream.Subscription) error {
+	if !b.cfg.AutoCreateTopics || !s.Properties.DLQ || s.Properties.DLQDestination == "" {
+		return nil
+	}
+	_, err := b.prov.ensure(ctx, s.Properties.DLQDestination, b.topicSpec(1), FewerPartitionsWarn)
+	return err
 }
 
 // trackedSubscriber forgets itself in the binder when closed.
@@ -186,14 +204,20 @@ func (b *Binder) closeEmbedded() error {
 	return err
 }
 
-// DeadLetterTopic is the dead-letter topic Spring Cloud Stream's Kafka
-// binder uses for a destination and group: error.<destination>.<group>.
-// Set a binding's dlq-destination to it to keep that convention.
-func DeadLetterTopic(destination, group string) string {
+// DeadLetterDestination implements [stream.DeadLetterNamer]: the
+// dead-letter topic of a binding with dlq: true and no dlq-destination is
+// Spring Cloud Stream's error.<destination>.<group>, or error.<destination>
+// for an anonymous binding.
+func (b *Binder) DeadLetterDestination(destination, group string) string {
+	if group == "" {
+		return "error." + destination
+	}
 	return "error." + destination + "." + group
 }
 
 var (
-	_ stream.Binder        = (*Binder)(nil)
-	_ stream.HealthChecker = (*Binder)(nil)
+	_ stream.Binder          = (*Binder)(nil)
+	_ stream.HealthChecker   = (*Binder)(nil)
+	_ stream.HealthDetailer  = (*Binder)(nil)
+	_ stream.DeadLetterNamer = (*Binder)(nil)
 )

@@ -1,6 +1,7 @@
 package kafka
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -15,25 +16,43 @@ func (b *Binder) Health(ctx context.Context) error {
 	return nil
 }
 
-// BindingLag is the consumer lag of one subscription.
+// BindingLag is the consumer lag of one subscription. Its JSON form is what
+// the actuator shows per binding.
 type BindingLag struct {
-	Destination string
+	// Binding is the name of the input binding that opened the
+	// subscription (stream.BindingProperties.BindingName); empty for a
+	// subscription opened without one.
+	Binding     string `json:"-"`
+	Destination string `json:"destination"`
 	// Group is the consumer group; empty for an anonymous subscription.
-	Group string
+	Group string `json:"group"`
 	// Partitions maps each partition held by this process to the number of
 	// records written after the last acked one (as of the last fetch).
-	Partitions map[int32]int64
+	Partitions map[int32]int64 `json:"partitions"`
 	// Total is the sum over Partitions.
-	Total int64
+	Total int64 `json:"total"`
 }
 
-// Lag returns the lag of every open subscription, sorted by destination and
-// group. The actuator shows it with the binder's health.
+// key is the name the lag is shown under: the binding's, else
+// "<destination>/<group>" (or "<destination>/(anonymous)").
+func (l BindingLag) key() string {
+	switch {
+	case l.Binding != "":
+		return l.Binding
+	case l.Group == "":
+		return l.Destination + "/(anonymous)"
+	default:
+		return l.Destination + "/" + l.Group
+	}
+}
+
+// Lag returns the lag of every open subscription, sorted by destination,
+// group and binding. The actuator shows it with the binder's health.
 func (b *Binder) Lag() []BindingLag {
 	b.mu.Lock()
 	type entry struct {
-		sub         *Subscriber
-		dest, group string
+		sub                  *Subscriber
+		binding, dest, group string
 	}
 	var es []entry
 	for sub, s := range b.subs {
@@ -41,12 +60,12 @@ func (b *Binder) Lag() []BindingLag {
 		if s.Anonymous {
 			g = ""
 		}
-		es = append(es, entry{sub, s.Destination, g})
+		es = append(es, entry{sub, s.Properties.BindingName, s.Destination, g})
 	}
 	b.mu.Unlock()
 	out := make([]BindingLag, 0, len(es))
 	for _, e := range es {
-		l := BindingLag{Destination: e.dest, Group: e.group, Partitions: map[int32]int64{}}
+		l := BindingLag{Binding: e.binding, Destination: e.dest, Group: e.group, Partitions: map[int32]int64{}}
 		for _, ps := range e.sub.Lag() {
 			for p, n := range ps {
 				l.Partitions[p] += n
@@ -56,31 +75,31 @@ func (b *Binder) Lag() []BindingLag {
 		out = append(out, l)
 	}
 	slices.SortFunc(out, func(a, b BindingLag) int {
-		if c := strings.Compare(a.Destination, b.Destination); c != 0 {
-			return c
-		}
-		return strings.Compare(a.Group, b.Group)
+		return cmp.Or(strings.Compare(a.Destination, b.Destination), strings.Compare(a.Group, b.Group),
+			strings.Compare(a.Binding, b.Binding))
 	})
 	return out
 }
 
-// HealthDetails is what an actuator can show beside the binder's status:
-// its brokers, whether one answers, and the consumer lag of every
-// subscription ("<destination>/<group>" to the total lag, and per
-// partition).
-func (b *Binder) HealthDetails(ctx context.Context) map[string]any {
-	d := map[string]any{"brokers": b.Brokers(), "embedded": b.embedded != nil}
-	if err := b.Health(ctx); err != nil {
-		d["error"] = err.Error()
-	}
+// HealthDetails implements stream.HealthDetailer: the seed brokers, whether
+// they are the embedded broker, and under "lag" the consumer lag of every
+// open subscription ([BindingLag]) keyed by binding name ("<destination>/<group>"
+// for a subscription opened without one). It makes no requests: the lag is
+// as of each partition's last fetch.
+func (b *Binder) HealthDetails(context.Context) map[string]any {
 	lag := map[string]any{}
 	for _, l := range b.Lag() {
-		name := l.Destination + "/" + l.Group
-		if l.Group == "" {
-			name = l.Destination + "/(anonymous)"
+		k := l.key()
+		if prev, ok := lag[k].(BindingLag); ok {
+			// Two subscriptions under one name (a binding restarting
+			// while its old subscriber closes): one figure for the name.
+			for p, n := range l.Partitions {
+				prev.Partitions[p] += n
+			}
+			prev.Total += l.Total
+			l = prev
 		}
-		lag[name] = map[string]any{"total": l.Total, "partitions": l.Partitions}
+		lag[k] = l
 	}
-	d["lag"] = lag
-	return d
+	return map[string]any{"brokers": b.Brokers(), "embedded": b.embedded != nil, "lag": lag}
 }

@@ -47,8 +47,9 @@ type Binder struct {
 }
 
 var (
-	_ stream.Binder        = (*Binder)(nil)
-	_ stream.HealthChecker = (*Binder)(nil)
+	_ stream.Binder         = (*Binder)(nil)
+	_ stream.HealthChecker  = (*Binder)(nil)
+	_ stream.HealthDetailer = (*Binder)(nil)
 )
 
 // Open checks cfg (defaults applied) and returns the binder without
@@ -223,6 +224,40 @@ func (b *Binder) Health(context.Context) error {
 		errs = append(errs, fmt.Errorf("rabbit: consuming connection to %s is down; reconnecting", b.host))
 	}
 	return errors.Join(errs...)
+}
+
+// States of a connection in [Binder.HealthDetails].
+const (
+	StateConnected    = "connected"
+	StateReconnecting = "reconnecting"
+	StateNotConnected = "not connected" // before the binder's first use
+	StateClosed       = "closed"
+)
+
+// HealthDetails implements [stream.HealthDetailer]: the broker's URL with
+// the password redacted ("url"), and the state of the publishing and the
+// consuming connection ("connections": {"publish": ..., "consume": ...}),
+// each one of StateConnected, StateReconnecting (lost and being
+// re-established), StateNotConnected or StateClosed.
+func (b *Binder) HealthDetails(context.Context) map[string]any {
+	closed := b.isClosed()
+	pubConn, subConn := b.connected()
+	state := func(c *wamqp.ConnectionWrapper) string {
+		switch {
+		case closed || c != nil && c.Closed():
+			return StateClosed
+		case c == nil:
+			return StateNotConnected
+		case c.IsConnected():
+			return StateConnected
+		default:
+			return StateReconnecting
+		}
+	}
+	return map[string]any{
+		"url":         b.host,
+		"connections": map[string]string{"publish": state(pubConn), "consume": state(subConn)},
+	}
 }
 
 // Close implements [stream.Binder]: it closes subscribers still open, then

@@ -29,20 +29,26 @@ type Component struct {
 
 // health answers GET /actuator/health: 200 when every binder is up, 503
 // otherwise. A binder is down when its Health check (stream.HealthChecker)
-// fails; binders without one count as up. The bindings component lists the
-// state of each binding: a binding that was stopped or paused on purpose
-// does not make the application down.
+// fails; binders without one count as up. A binder's details are what its
+// stream.HealthDetailer reports (connection state; for Kafka, the lag of
+// each input binding), plus "error" when it is down. The bindings component
+// lists the state of each binding: a binding that was stopped or paused on
+// purpose does not make the application down.
 func (h *handlers) health(c *gin.Context) {
 	ctx, cancel := context.WithTimeout(c.Request.Context(), h.opts.HealthTimeout)
 	defer cancel()
 	binders := Component{Status: StatusUp, Components: map[string]Component{}}
-	for name, err := range h.app.Health(ctx) {
-		if err != nil {
+	for name, bh := range h.app.BinderHealth(ctx) {
+		comp := Component{Status: StatusUp, Details: bh.Details}
+		if bh.Err != nil {
 			binders.Status = StatusDown
-			binders.Components[name] = Component{Status: StatusDown, Details: map[string]any{"error": err.Error()}}
-			continue
+			comp.Status = StatusDown
+			if comp.Details == nil {
+				comp.Details = map[string]any{}
+			}
+			comp.Details["error"] = bh.Err.Error()
 		}
-		binders.Components[name] = Component{Status: StatusUp}
+		binders.Components[name] = comp
 	}
 	bindings := Component{Status: StatusUp, Details: map[string]any{}}
 	for _, b := range h.app.Bindings() {

@@ -426,9 +426,25 @@ func (a *App) binderFor(binding string, p BindingProperties) (Binder, string, er
 	return b, name, nil
 }
 
-// properties returns the properties of a binding with defaults applied.
+// Properties returns the properties a binding runs with: its configuration
+// with defaults applied, BindingName set, and, with dlq on and no
+// dlq-destination configured, the dead-letter destination its binder names
+// (see [DeadLetterNamer]).
+func (a *App) Properties(binding string) BindingProperties { return a.properties(binding) }
+
+// properties returns the properties of a binding with defaults applied and
+// BindingName set. With dlq on and no dlq-destination configured, the
+// binding's binder may name the dead-letter destination (DeadLetterNamer).
 func (a *App) properties(binding string) BindingProperties {
-	return a.cfg.Bindings[binding].WithDefaults(binding)
+	raw := a.cfg.Bindings[binding]
+	p := raw.WithDefaults(binding)
+	p.BindingName = binding
+	if p.DLQ && raw.DLQDestination == "" {
+		if b, _, err := a.binderFor(binding, p); err == nil {
+			p.DLQDestination = deadLetterDestination(b, p)
+		}
+	}
+	return p
 }
 
 // Health reports the health of every binder that can tell (see
@@ -436,11 +452,36 @@ func (a *App) properties(binding string) BindingProperties {
 func (a *App) Health(ctx context.Context) map[string]error {
 	out := make(map[string]error, len(a.binders))
 	for n, b := range a.binders {
-		if h, ok := b.(HealthChecker); ok {
-			out[n] = h.Health(ctx)
-		} else {
-			out[n] = nil
-		}
+		out[n] = binderHealth(ctx, b)
 	}
 	return out
+}
+
+// BinderHealth is what a binder says about its health.
+type BinderHealth struct {
+	// Err is nil when the binder is healthy, or cannot tell.
+	Err error
+	// Details come from the binder's [HealthDetailer]; nil without one.
+	Details map[string]any
+}
+
+// BinderHealth reports every binder's health with its details (see
+// [HealthChecker] and [HealthDetailer]), by binder name.
+func (a *App) BinderHealth(ctx context.Context) map[string]BinderHealth {
+	out := make(map[string]BinderHealth, len(a.binders))
+	for n, b := range a.binders {
+		h := BinderHealth{Err: binderHealth(ctx, b)}
+		if d, ok := b.(HealthDetailer); ok {
+			h.Details = d.HealthDetails(ctx)
+		}
+		out[n] = h
+	}
+	return out
+}
+
+func binderHealth(ctx context.Context, b Binder) error {
+	if h, ok := b.(HealthChecker); ok {
+		return h.Health(ctx)
+	}
+	return nil
 }

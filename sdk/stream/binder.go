@@ -108,3 +108,17 @@ type Features struct {
 type HealthChecker interface {
 	Health(ctx context.Context) error
 }
+
+// HealthDetailer is implemented by binders that can say more about their
+// transport than up or down: the state of their connections, the consumer
+// lag of each binding. The actuator shows the details under the binder's
+// health (see [App.BinderHealth]).
+//
+// HealthDetails is safe for concurrent use and returns a fresh map that
+// the caller owns, of values that encoding/json can encode. Entries that
+// concern one binding are keyed by its name ([BindingProperties.BindingName]).
+// It should answer from what the binder already knows rather than make
+// requests: [HealthChecker.Health] is the check.
+type HealthDetailer interface {
+	HealthDetails(ctx context.Context) map[string]any
+}

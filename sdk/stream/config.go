@@ -129,8 +129,10 @@ type BindingProperties struct {
 	// they are logged, counted and dropped.
 	DLQ bool
 	// DLQDestination (key "dlq-destination") is where dead letters go.
-	// Default "<destination>.<group>.dlq", or "<destination>.dlq" without a
-	// group.
+	// Default: what the binding's binder names it, if the binder is a
+	// [DeadLetterNamer] (the Kafka binder: "error.<destination>.<group>");
+	// otherwise "<destination>.<group>.dlq", or "<destination>.dlq" without
+	// a group.
 	DLQDestination string
 
 	// AutoStartup (key "auto-startup") starts the binding with the
@@ -147,6 +149,13 @@ type BindingProperties struct {
 	// PollerFixedDelay (key "poller-fixed-delay") is the wait between two
 	// calls of a polled supplier. Default 1s.
 	PollerFixedDelay time.Duration
+
+	// BindingName is the name of the binding these properties belong to.
+	// It is no configuration key: the App sets it on the properties it
+	// hands to binders (as Spring Cloud Stream's bindingName), so that a
+	// binder can report per binding (the Kafka binder's lag). Empty in
+	// properties made elsewhere, and for a dead-letter destination.
+	BindingName string
 }
 
 // PropertyKeys lists the keys of [BindingProperties], in the order of the
@@ -429,11 +438,7 @@ func (p BindingProperties) WithDefaults(name string) BindingProperties {
 		p.PollerFixedDelay = DefaultPollerFixedDelay
 	}
 	if p.DLQDestination == "" {
-		if p.Group != "" {
-			p.DLQDestination = p.Destination + "." + p.Group + ".dlq"
-		} else {
-			p.DLQDestination = p.Destination + ".dlq"
-		}
+		p.DLQDestination = DefaultDeadLetterDestination(p.Destination, p.Group)
 	}
 	return p
 }

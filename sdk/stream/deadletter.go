@@ -21,6 +21,38 @@ const (
 	HeaderAttempts            = "x-attempts"
 )
 
+// A DeadLetterNamer is a [Binder] with a naming convention of its own for
+// dead-letter destinations: the Kafka binder's is Spring Cloud Stream's
+// "error.<destination>.<group>". Where a binding with dlq: true sets no
+// dlq-destination, the App asks the binding's binder, if it is a
+// DeadLetterNamer, and otherwise uses [DefaultDeadLetterDestination]. An
+// explicit dlq-destination always wins.
+type DeadLetterNamer interface {
+	// DeadLetterDestination names the dead-letter destination of a
+	// binding reading destination as group; group is empty for an
+	// anonymous binding. It must be a pure function of its arguments.
+	DeadLetterDestination(destination, group string) string
+}
+
+// DefaultDeadLetterDestination is the dead-letter destination of a binding
+// whose binder is no [DeadLetterNamer]: "<destination>.<group>.dlq", or
+// "<destination>.dlq" without a group.
+func DefaultDeadLetterDestination(destination, group string) string {
+	if group == "" {
+		return destination + ".dlq"
+	}
+	return destination + "." + group + ".dlq"
+}
+
+// deadLetterDestination applies b's naming, if it has one, to properties p
+// whose dlq-destination was not configured.
+func deadLetterDestination(b Binder, p BindingProperties) string {
+	if n, ok := b.(DeadLetterNamer); ok {
+		return n.DeadLetterDestination(p.Destination, p.Group)
+	}
+	return p.DLQDestination
+}
+
 type attemptsKey struct{}
 
 // attemptsContext carries the attempt count of a message (the value of

@@ -473,7 +473,8 @@ func (s *suite) retriesThenDeadLetter(t *testing.T) {
 		"fail-in-0": fastRetries(stream.BindingProperties{Destination: dest, Group: "g", MaxAttempts: 3, DLQ: true}),
 	}}, fail)
 	h.Send("fail-in-0", "doomed")
-	dl := Receive[string](t, h, dest+".g.dlq")
+	// The dead-letter destination's name is the binder's choice.
+	dl := Receive[string](t, h, h.App().Properties("fail-in-0").DLQDestination)
 	if dl.Payload != "doomed" {
 		t.Errorf("dead letter payload = %q, want doomed", dl.Payload)
 	}
@@ -504,7 +505,7 @@ func (s *suite) permanent(t *testing.T) {
 		"fail-in-0": fastRetries(stream.BindingProperties{Destination: dest, Group: "g", MaxAttempts: 5, DLQ: true}),
 	}}, fail)
 	h.Send("fail-in-0", "x")
-	dl := Receive[string](t, h, dest+".g.dlq")
+	dl := Receive[string](t, h, h.App().Properties("fail-in-0").DLQDestination)
 	if calls.Load() != 1 || dl.Headers[stream.HeaderAttempts] != "1" {
 		t.Errorf("permanent error: %d calls, x-attempts %q; want 1 and 1", calls.Load(), dl.Headers[stream.HeaderAttempts])
 	}
@@ -526,7 +527,7 @@ func (s *suite) undecodable(t *testing.T) {
 		"orders-in-0": fastRetries(stream.BindingProperties{Destination: dest, Group: "g", DLQ: true}),
 	}}, c)
 	h.Send("orders-in-0", stream.Message[string]{Payload: "{not json", ContentType: cloudevent.JSON})
-	dl := h.Raw(dest + ".g.dlq")
+	dl := h.Raw(h.App().Properties("orders-in-0").DLQDestination)
 	if string(dl.Payload) != "{not json" {
 		t.Errorf("dead letter payload = %q, want the original bytes", dl.Payload)
 	}

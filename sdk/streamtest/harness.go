@@ -73,7 +73,7 @@ func Run(t testing.TB, app *stream.App, opts ...HarnessOption) *Harness {
 			h.listen(b.Name, b.Binder, b.Destination, cfg.Bindings[b.Name].PartitionCount)
 			continue
 		}
-		p := cfg.Bindings[b.Name].WithDefaults(b.Name)
+		p := app.Properties(b.Name)
 		if p.DLQ {
 			h.listen(p.DLQDestination, b.Binder, p.DLQDestination, 0)
 		}
