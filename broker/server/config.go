@@ -10,6 +10,7 @@ import (
 
 	"github.com/millstream/millstream/broker/auth"
 	"github.com/millstream/millstream/broker/metadata"
+	"github.com/millstream/millstream/broker/storage"
 )
 
 // Config is everything a broker needs to start. Start from [DefaultConfig]:
@@ -42,6 +43,15 @@ type Config struct {
 	MaxPartitionsPerTopic int32 `yaml:"max-partitions-per-topic"`
 	// Fsync is the durability policy. Default always.
 	Fsync FsyncPolicy `yaml:"fsync"`
+	// PageCacheKeepBytes is how many bytes behind the fsynced end of each
+	// partition's active segment stay in the operating system's page cache
+	// after each fsync; older fsynced bytes are dropped from it
+	// (storage.Options.PageCacheKeep). A larger window keeps more of the
+	// recent log in memory for consumers that fall behind; a smaller one,
+	// or the default, keeps the page cache from growing with every byte
+	// written, which makes appends cheaper. -1 never drops: the kernel
+	// decides, as it does for any file. Default 67108864 (64 MiB).
+	PageCacheKeepBytes int64 `yaml:"page-cache-keep-bytes"`
 	// RetentionCheckInterval is how often retention runs over every
 	// partition. Default 1m.
 	RetentionCheckInterval time.Duration `yaml:"retention-check-interval"`
@@ -77,6 +87,7 @@ func DefaultConfig() Config {
 		DefaultPartitions:      1,
 		MaxPartitionsPerTopic:  1000,
 		Fsync:                  FsyncPolicy{Mode: FsyncAlways},
+		PageCacheKeepBytes:     storage.DefaultPageCacheKeep,
 		RetentionCheckInterval: time.Minute,
 		ShutdownTimeout:        10 * time.Second,
 		TopicDefaults:          metadata.DefaultTopicDefaults(),
@@ -114,6 +125,9 @@ func (c *Config) Validate() error {
 	}
 	if err := c.Fsync.validate(); err != nil {
 		errs = append(errs, fmt.Errorf("fsync: %w", err))
+	}
+	if c.PageCacheKeepBytes == 0 || c.PageCacheKeepBytes < -1 {
+		errs = append(errs, fmt.Errorf("page-cache-keep-bytes %d: use a size in bytes (default %d), or -1 to leave the page cache to the kernel", c.PageCacheKeepBytes, storage.DefaultPageCacheKeep))
 	}
 	if c.RetentionCheckInterval <= 0 {
 		errs = append(errs, fmt.Errorf("retention-check-interval %s: must be positive, e.g. 1m", c.RetentionCheckInterval))

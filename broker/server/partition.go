@@ -50,9 +50,10 @@ func (s *Server) logOptions(st metadata.TopicSettings) storage.Options {
 		// writes and fsyncs everything appended meanwhile at once, so the
 		// connection's reader only copies the batch and reads on; every
 		// other produce calls Log.Flush before its answer (00_produce.go).
-		WriteBehind: s.cfg.Fsync.Mode == FsyncAlways,
-		Buffers:     s.bufs,
-		Logger:      s.log,
+		WriteBehind:   s.cfg.Fsync.Mode == FsyncAlways,
+		PageCacheKeep: s.cfg.PageCacheKeepBytes,
+		Buffers:       s.bufs,
+		Logger:        s.log,
 	}
 	if o.RetentionBytes == 0 {
 		o.RetentionBytes = 1 // Kafka's 0: keep no closed segment

@@ -29,6 +29,7 @@ func brokerFlags(fs *pflag.FlagSet, c *server.Config) (configFile, logLevel *str
 	fs.Int32Var(&c.DefaultPartitions, "default-partitions", c.DefaultPartitions, "partitions of auto-created topics and of CreateTopics with -1")
 	fs.Int32Var(&c.MaxPartitionsPerTopic, "max-partitions-per-topic", c.MaxPartitionsPerTopic, "the most partitions a topic may be created with or grown to")
 	fs.Var(&c.Fsync, "fsync", "durability: always (acks=all waits for fsync), interval=DURATION, or never")
+	fs.Int64Var(&c.PageCacheKeepBytes, "page-cache-keep-bytes", c.PageCacheKeepBytes, "bytes behind the fsynced end of each partition kept in the page cache; older ones are dropped (-1: never drop)")
 	fs.DurationVar(&c.RetentionCheckInterval, "retention-check-interval", c.RetentionCheckInterval, "how often retention deletes old segments")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "how long shutdown waits for in-flight requests")
 	fs.DurationVar(&c.GroupInitialRebalanceDelay, "group-initial-rebalance-delay", c.GroupInitialRebalanceDelay, "how long the first rebalance of an empty consumer group waits for more members")

@@ -50,6 +50,7 @@ kafka-addr: 0.0.0.0:19092
 auto-create-topics: false
 fsync: interval=250ms
 retention-check-interval: 30s
+page-cache-keep-bytes: -1
 topic-defaults:
   retention.ms: 3600000
   segment.bytes: 1048576
@@ -73,6 +74,9 @@ topic-defaults:
 	if cfg.RetentionCheckInterval != 30*time.Second {
 		t.Errorf("retention-check-interval = %v", cfg.RetentionCheckInterval)
 	}
+	if cfg.PageCacheKeepBytes != -1 {
+		t.Errorf("page-cache-keep-bytes = %d, want the file's -1", cfg.PageCacheKeepBytes)
+	}
 	if cfg.TopicDefaults.RetentionMs != 60000 || cfg.TopicDefaults.SegmentBytes != 1048576 {
 		t.Errorf("topic defaults = %+v, want retention.ms from the flag, segment.bytes from the file", cfg.TopicDefaults)
 	}
@@ -93,6 +97,8 @@ func TestBrokerConfigErrors(t *testing.T) {
 		{"bad addr", "", []string{"--kafka-addr", "localhost"}, "kafka-addr"},
 		{"bad advertise", "", []string{"--advertise-kafka-addr", ":9092"}, "advertise-kafka-addr"},
 		{"bad http", "", []string{"--http-addr", "nope"}, "http-addr"},
+		{"page cache keep 0", "", []string{"--page-cache-keep-bytes", "0"}, "page-cache-keep-bytes 0"},
+		{"page cache keep -2", "page-cache-keep-bytes: -2\n", nil, "page-cache-keep-bytes -2"},
 		{"missing file", "", []string{"--config", "/does/not/exist.yaml"}, "exist.yaml"},
 	}
 	for _, tc := range cases {
