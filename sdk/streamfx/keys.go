@@ -103,7 +103,7 @@ var properties = []keySpec{
 	{"back-off-multiplier", "2", "Factor applied to the wait after each retry.", kindFloat},
 	{"back-off-max-interval", "10s", "Longest wait between retries.", kindDuration},
 	{"dlq", "false", "Send messages that failed every attempt, or cannot be decoded, to dlq-destination; otherwise they are logged, counted and dropped.", kindBool},
-	{"dlq-destination", "`<destination>.<group>.dlq`, or `<destination>.dlq` without a group", "Where dead letters go.", kindString},
+	{"dlq-destination", "Kafka: `error.<destination>.<group>`; other binders: `<destination>.<group>.dlq`, or `<destination>.dlq` without a group", "Where dead letters go. The default is the binder's (Spring Cloud Stream's names); a value set here wins on every binder.", kindString},
 	{"auto-startup", "true", "Start the binding with the application; otherwise start it through the actuator.", kindBool},
 	{"structured", "false", "Send CloudEvents in structured mode (the whole event as JSON) instead of binary mode.", kindBool},
 	{"start-offset", "earliest for a group, latest for an anonymous subscription", "Where a new group starts: earliest or latest.", kindString},
