@@ -47,6 +47,8 @@ type unit struct {
 	// mu serialises start and stop, and guards the fields below.
 	mu     sync.Mutex
 	router *message.Router
+	// workers run the router's handler chain (see workers).
+	workers *workers
 	// pauser is the input subscriber when it pauses natively, else nil.
 	pauser Pauser
 	// pausedNatively: the binding is paused through pauser, not the gate.
@@ -208,6 +210,8 @@ func (u *unit) start(ctx context.Context) (err error) {
 			return err
 		})
 	}
+	u.workers = newWorkers()
+	r.AddMiddleware(u.workers.middleware)
 	r.AddMiddleware(u.middlewares()...)
 	u.router = r
 	u.runDone = make(chan error, 1)
@@ -266,6 +270,7 @@ func (u *unit) closeLocked(ctx context.Context) error {
 			errs = append(errs, err)
 		}
 		u.router = nil
+		u.workers.close()
 	}
 	if u.hardStop != nil {
 		u.hardStop()

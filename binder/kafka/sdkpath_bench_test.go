@@ -1,0 +1,151 @@
+package kafka_test
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/ThreeDotsLabs/watermill"
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/millstream/millstream/binder/kafka"
+	"github.com/millstream/millstream/sdk/cloudevent"
+	"github.com/millstream/millstream/sdk/stream"
+)
+
+// BenchmarkSDKPath measures the CPU the SDK spends on one message of
+// samples/uppercase on the Kafka binder's path, without a broker: a record
+// is unmarshalled as the Kafka subscriber does it, carries a commit hold,
+// goes through the Watermill router, the SDK's middleware, the CloudEvent
+// decoding, the function and the encoding of its output, and is marshalled
+// to a record as the Kafka publisher does it (whose delivery completes at
+// once). One partition, one message at a time, as a group member hands
+// them out. ns/op is the SDK's cost per message on top of franz-go and the
+// broker.
+func BenchmarkSDKPath(b *testing.B) {
+	records := make([]*kgo.Record, 1024)
+	for i := range records {
+		v := make([]byte, benchPayloadSize)
+		for j := range v {
+			v[j] = 'a' + byte(rand.IntN(26))
+		}
+		id := watermill.NewUUID()
+		records[i] = &kgo.Record{Topic: "words", Key: []byte(id[:8]), Value: v, Offset: int64(i), Headers: []kgo.RecordHeader{
+			{Key: "ce_specversion", Value: []byte("1.0")}, {Key: "ce_id", Value: []byte(id)},
+			{Key: "ce_source", Value: []byte("bench")}, {Key: "ce_type", Value: []byte("millstream.string")},
+			{Key: "content-type", Value: []byte("text/plain")},
+		}}
+	}
+	lb := &loopBinder{records: records, n: b.N, done: make(chan struct{})}
+	app := stream.New(stream.Config{Application: "bench", Bindings: map[string]stream.BindingProperties{
+		"uppercase-in-0":  {Destination: "words", Group: "sdk"},
+		"uppercase-out-0": {Destination: "upper-words"},
+	}}, stream.WithBinder("loop", lb))
+	if err := app.Register(stream.Function("uppercase", func(_ context.Context, in string) (string, error) {
+		return strings.ToUpper(in), nil
+	})); err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(benchPayloadSize)
+	b.ReportAllocs()
+	b.ResetTimer()
+	cpu := cpuTime()
+	if err := app.Start(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	<-lb.done
+	b.StopTimer()
+	b.ReportMetric(float64((cpuTime()-cpu).Nanoseconds())/float64(b.N), "cpu-ns/op")
+	if err := app.Stop(context.Background()); err != nil {
+		b.Error(err)
+	}
+	if got := lb.published.Load(); got != int64(b.N) {
+		b.Fatalf("published %d outputs of %d inputs", got, b.N)
+	}
+	if lb.err != nil {
+		b.Fatal(lb.err)
+	}
+}
+
+// loopBinder hands out n records, one at a time as a Kafka partition does,
+// and marshals the outputs without sending them.
+type loopBinder struct {
+	records   []*kgo.Record
+	n         int
+	done      chan struct{}
+	published atomic.Int64
+	err       error
+}
+
+func (l *loopBinder) Features() stream.Features         { return stream.Features{Durable: true} }
+func (l *loopBinder) Convention() cloudevent.Convention { return cloudevent.Kafka() }
+func (l *loopBinder) Close() error                      { return nil }
+
+func (l *loopBinder) Publisher(context.Context, stream.Publication) (message.Publisher, error) {
+	return loopPublisher{l}, nil
+}
+
+func (l *loopBinder) Subscriber(context.Context, stream.Subscription) (message.Subscriber, error) {
+	return loopSubscriber{l}, nil
+}
+
+type loopPublisher struct{ l *loopBinder }
+
+func (p loopPublisher) Publish(topic string, msgs ...*message.Message) error {
+	for _, m := range msgs {
+		if _, err := (kafka.DefaultMarshaler{}).Marshal(topic, m); err != nil {
+			return err
+		}
+		p.l.published.Add(1)
+	}
+	return nil
+}
+
+func (p loopPublisher) PublishAsync(_ context.Context, topic string, msg *message.Message, done func(error)) {
+	done(p.Publish(topic, msg))
+}
+
+func (p loopPublisher) Close() error { return nil }
+
+type loopSubscriber struct{ l *loopBinder }
+
+func (s loopSubscriber) Subscribe(ctx context.Context, _ string) (<-chan *message.Message, error) {
+	out := make(chan *message.Message)
+	go func() {
+		defer close(out)
+		defer close(s.l.done)
+		for i := range s.l.n {
+			msg, err := (kafka.DefaultMarshaler{}).Unmarshal(s.l.records[i%len(s.l.records)])
+			if err != nil {
+				s.l.err = err
+				return
+			}
+			mctx, cancel := context.WithCancel(ctx)
+			mctx, hold := stream.WithCommitHold(mctx)
+			msg.SetContext(mctx)
+			select {
+			case out <- msg:
+			case <-ctx.Done():
+				cancel()
+				return
+			}
+			select {
+			case <-msg.Acked():
+			case <-msg.Nacked():
+				s.l.err = errors.New("message nacked")
+			}
+			cancel()
+			hold.Settled(func(error) {})
+			if s.l.err != nil {
+				return
+			}
+		}
+	}()
+	return out, nil
+}
+
+func (s loopSubscriber) Close() error { return nil }
