@@ -77,6 +77,18 @@ func (c *conn) serve() {
 func (c *conn) readLoop(queue chan<- *inflight) error {
 	br := bufio.NewReaderSize(c.nc, 64<<10)
 	var sizeBuf [4]byte
+	// kept is a frame buffer to read the next request into. Who owns the
+	// bytes of a frame: kmsg decodes byte fields (record batches, group
+	// member metadata, SASL tokens) as slices of the frame, not copies, and
+	// a handler may keep them past its return (a group keeps its members'
+	// metadata), so a frame belongs to its request for good, except after
+	// a Produce: its handler keeps nothing of the frame once it returns,
+	// because storage copies each batch into its write-behind buffer or
+	// writes it to the file within Log.Append, and a deferred acks=all
+	// reply holds only the response (00_produce.go). Only then is the
+	// frame kept and read over, which spares an allocation and its zeroing
+	// per produce request.
+	var kept []byte
 	for {
 		if _, err := io.ReadFull(br, sizeBuf[:]); err != nil {
 			return err
@@ -88,7 +100,13 @@ func (c *conn) readLoop(queue chan<- *inflight) error {
 		if c.sasl != nil && !c.sasl.authenticated() && size > maxUnauthenticatedRequest {
 			return fmt.Errorf("request of %d bytes before the sasl login; at most %d are read until then", size, maxUnauthenticatedRequest)
 		}
-		frame := make([]byte, size)
+		var frame []byte
+		if int(size) <= cap(kept) {
+			frame = kept[:size]
+		} else {
+			frame = make([]byte, size)
+		}
+		kept = nil
 		if _, err := io.ReadFull(br, frame); err != nil {
 			if errors.Is(err, io.EOF) {
 				err = io.ErrUnexpectedEOF
@@ -103,6 +121,9 @@ func (c *conn) readLoop(queue chan<- *inflight) error {
 			item, err = c.serveUnauthenticated(frame)
 		} else {
 			item, err = c.s.serveFrame(c.ctx, frame, c.nc.RemoteAddr())
+			if err == nil && reusableFrame(frame) {
+				kept = frame
+			}
 		}
 		if item != nil {
 			select {
@@ -115,6 +136,21 @@ func (c *conn) readLoop(queue chan<- *inflight) error {
 			return err
 		}
 	}
+}
+
+// maxKeptFrame bounds the frame buffer a connection keeps between
+// requests, as writeLoop bounds its response buffer: the largest batch a
+// client sends by default (1 MB) fits.
+const maxKeptFrame = 1 << 20
+
+// apiKeyProduce is the API key of Produce.
+const apiKeyProduce int16 = 0
+
+// reusableFrame reports whether a served frame may be read over by the next
+// request: it was a Produce request, whose handler keeps none of its bytes
+// (see readLoop), and it is not too large to keep.
+func reusableFrame(frame []byte) bool {
+	return len(frame) >= 2 && int16(binary.BigEndian.Uint16(frame)) == apiKeyProduce && cap(frame) <= maxKeptFrame
 }
 
 // writeLoop writes each queued reply once it is ready, in queue order.
