@@ -29,7 +29,22 @@ func FuzzValidate(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
+		// Check is Validate plus its proof, on which storage skips its
+		// own frame check (Log.AppendChecked): what Check accepts,
+		// ValidateFrame, the check of recovery, must accept too.
+		checked, _, cerr := record.Check(b)
+		if (cerr == nil) != (checked.Bytes() != nil) {
+			t.Fatalf("Check = %d bytes, error %v: want a batch exactly when there is no error", len(checked.Bytes()), cerr)
+		}
+		if cerr == nil {
+			if _, err := record.ValidateFrame(checked.Bytes()); err != nil {
+				t.Fatalf("Check accepted a batch that ValidateFrame refuses: %v", err)
+			}
+		}
 		h, err := record.Validate(b)
+		if (err == nil) != (cerr == nil) {
+			t.Fatalf("Validate error %v, Check error %v: want the same verdict", err, cerr)
+		}
 		if err != nil {
 			if !errors.Is(err, record.ErrCorrupt) && !errors.Is(err, record.ErrLegacyFormat) &&
 				!errors.Is(err, record.ErrInvalidRecord) && !errors.Is(err, record.ErrUnsupportedCompression) {

@@ -172,3 +172,24 @@ func nullableBytes(r []byte, p int, what string) ([]byte, int, error) {
 	}
 	return r[p : p+int(l) : p+int(l)], p + int(l), nil
 }
+
+// Checked is a batch that [Check] validated: the proof, for code that
+// appends it, that the checks of [Validate] (and so those of
+// [ValidateFrame]) passed, so they need not run again. It can be had only
+// from Check; the zero Checked holds no batch. The holder may change the
+// batch only through this package's Set* functions, which keep a valid
+// batch valid.
+type Checked struct{ b []byte }
+
+// Check runs [Validate] on b and returns, with the header, the proof that
+// it passed. Checked holds b itself, not a copy.
+func Check(b []byte) (Checked, Header, error) {
+	h, err := Validate(b)
+	if err != nil {
+		return Checked{}, h, err
+	}
+	return Checked{b: b}, h, nil
+}
+
+// Bytes returns the checked batch; nil for the zero Checked.
+func (c Checked) Bytes() []byte { return c.b }

@@ -22,7 +22,7 @@ import (
 //   - v8: ErrorRecords and ErrorMessage per partition.
 //   - v9: flexible.
 //
-// Every batch is checked with record.Validate before anything of the
+// Every batch is checked with record.Check (record.Validate) before anything of the
 // partition is written, and gets the partition leader epoch (0) written
 // into its header, as Kafka's leader does; a partition's batches are appended in order on the
 // connection's reading goroutine, so pipelined produces keep their order.
@@ -140,11 +140,13 @@ func (s *Server) produceTo(topic string, index int32, records []byte) (storage.A
 	if err != nil {
 		return storage.AppendResult{}, nil, batchErr(err)
 	}
-	for _, b := range batches {
-		h, err := record.Validate(b)
+	checked := make([]record.Checked, len(batches))
+	for i, b := range batches {
+		c, h, err := record.Check(b)
 		if err != nil {
 			return storage.AppendResult{}, nil, batchErr(err)
 		}
+		checked[i] = c
 		if int64(len(b)) > t.settings.MaxMessageBytes {
 			return storage.AppendResult{}, nil, &codedError{kerr.MessageTooLarge, fmt.Sprintf(
 				"batch of %d bytes is larger than max.message.bytes %d", len(b), t.settings.MaxMessageBytes)}
@@ -160,7 +162,9 @@ func (s *Server) produceTo(topic string, index int32, records []byte) (storage.A
 		// The CRC does not cover it.
 		record.SetPartitionLeaderEpoch(b, leaderEpoch)
 	}
-	res, err := s.appendChecked(p, batches) // idempotence checks: 22_init_producer_id.go
+	// Appended with Log.AppendChecked: storage does not check the CRC of
+	// what record.Check has checked here.
+	res, err := s.appendChecked(p, checked) // idempotence checks: 22_init_producer_id.go
 	if err != nil {
 		return storage.AppendResult{}, nil, err
 	}

@@ -42,7 +42,7 @@ func (s *Server) handleInitProducerID(_ context.Context, r *Request) (Reply, err
 // Kafka, every batch is checked before the first is appended, so a refused
 // one leaves the others unwritten. It returns the result of the first
 // batch with LastOffset and LogStartOffset of the last.
-func (s *Server) appendChecked(p *partition, batches [][]byte) (storage.AppendResult, error) {
+func (s *Server) appendChecked(p *partition, batches []record.Checked) (storage.AppendResult, error) {
 	mu := s.partitionAppendLock(p.log)
 	mu.Lock()
 	defer mu.Unlock()
@@ -52,7 +52,7 @@ func (s *Server) appendChecked(p *partition, batches [][]byte) (storage.AppendRe
 	}
 	hs := make([]record.Header, len(batches))
 	for i, b := range batches {
-		if hs[i], err = record.ParseHeader(b); err != nil {
+		if hs[i], err = record.ParseHeader(b.Bytes()); err != nil {
 			return storage.AppendResult{}, batchErr(err)
 		}
 	}
@@ -78,7 +78,7 @@ func (s *Server) appendChecked(p *partition, batches [][]byte) (storage.AppendRe
 
 // appendOne checks and appends one batch with header h; the caller holds
 // the partition's append lock.
-func (s *Server) appendOne(p *partition, st *txn.PartitionState, h record.Header, b []byte) (storage.AppendResult, error) {
+func (s *Server) appendOne(p *partition, st *txn.PartitionState, h record.Header, b record.Checked) (storage.AppendResult, error) {
 	dupBase, dup, err := st.Check(h)
 	if err != nil {
 		return storage.AppendResult{}, producerErr(err)
@@ -93,13 +93,13 @@ func (s *Server) appendOne(p *partition, st *txn.PartitionState, h record.Header
 			LogStartOffset: p.log.StartOffset(),
 		}, nil
 	}
-	res, err := p.log.Append(b)
+	res, err := p.log.AppendChecked(b)
 	if err != nil {
 		return res, storageErr(err)
 	}
 	// Append wrote the base offset (and maybe the log append time and a
 	// new CRC) into b: read the header back as stored.
-	if stored, err := record.ParseHeader(b); err == nil {
+	if stored, err := record.ParseHeader(b.Bytes()); err == nil {
 		st.Update(stored, res.BaseOffset)
 	}
 	return res, nil

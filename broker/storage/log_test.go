@@ -2,6 +2,7 @@ package storage_test
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -432,4 +433,42 @@ func TestTinySegmentsHoldOneBatchEach(t *testing.T) {
 	}
 	e.reopen()
 	e.check(e.want)
+}
+
+// TestAppendChecked: a batch validated by record.Check is appended without
+// a second CRC check and reads back as stored; the zero record.Checked,
+// which no validation produced, is refused and appends nothing.
+func TestAppendChecked(t *testing.T) {
+	l, err := storage.Open(dir, storage.Options{FS: vfs.NewMem()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	rng := rand.New(rand.NewPCG(3, 4))
+	b := makeBatch(t, rng, 3, 100, 1)
+	c, _, err := record.Check(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	record.SetPartitionLeaderEpoch(c.Bytes(), 7) // outside the CRC
+	res, err := l.AppendChecked(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.BaseOffset != 0 || res.LastOffset != 2 {
+		t.Fatalf("AppendChecked = offsets %d to %d, want 0 to 2", res.BaseOffset, res.LastOffset)
+	}
+	if _, err := l.AppendChecked(record.Checked{}); !errors.Is(err, record.ErrCorrupt) {
+		t.Fatalf("AppendChecked(zero Checked) = %v, want ErrCorrupt", err)
+	}
+	if end := l.EndOffset(); end != 3 {
+		t.Fatalf("end offset %d after a refused append, want 3", end)
+	}
+	got, err := l.Read(0, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, b) {
+		t.Fatalf("read back %d bytes, want the %d appended (offsets written in place)", len(got), len(b))
+	}
 }
