@@ -2,6 +2,7 @@ package kafka
 
 import (
 	"strconv"
+	"strings"
 
 	"github.com/ThreeDotsLabs/watermill"
 	"github.com/ThreeDotsLabs/watermill/message"
@@ -74,13 +75,25 @@ func (m DefaultMarshaler) Marshal(topic string, msg *message.Message) (*kgo.Reco
 	rec := &kgo.Record{Topic: topic, Value: msg.Payload}
 	km := m.keyMetadata()
 	headers := make([]kgo.RecordHeader, 0, len(msg.Metadata)+1)
+	// The header values and the key are copied into one buffer: one
+	// allocation rather than one per value.
+	size := len(msg.UUID)
+	for _, v := range msg.Metadata {
+		size += len(v)
+	}
+	buf := make([]byte, 0, size)
+	bytesOf := func(v string) []byte {
+		start := len(buf)
+		buf = append(buf, v...)
+		return buf[start:len(buf):len(buf)]
+	}
 	if msg.UUID != "" && msg.Metadata[ceIDHeader] != msg.UUID {
-		headers = append(headers, kgo.RecordHeader{Key: UUIDHeader, Value: []byte(msg.UUID)})
+		headers = append(headers, kgo.RecordHeader{Key: UUIDHeader, Value: bytesOf(msg.UUID)})
 	}
 	for k, v := range msg.Metadata {
 		switch {
 		case k == km:
-			rec.Key = []byte(v)
+			rec.Key = bytesOf(v)
 		case k == cloudevent.MetadataPartition:
 			p, err := strconv.ParseInt(v, 10, 32)
 			if err != nil || p < 0 {
@@ -90,7 +103,7 @@ func (m DefaultMarshaler) Marshal(topic string, msg *message.Message) (*kgo.Reco
 			rec.Context = WithPartition(rec.Context, int32(p))
 		case cloudevent.IsPrivate(k):
 		default:
-			headers = append(headers, kgo.RecordHeader{Key: k, Value: []byte(v)})
+			headers = append(headers, kgo.RecordHeader{Key: k, Value: bytesOf(v)})
 		}
 	}
 	rec.Headers = headers
@@ -100,16 +113,31 @@ func (m DefaultMarshaler) Marshal(topic string, msg *message.Message) (*kgo.Reco
 // Unmarshal implements [Unmarshaler].
 func (m DefaultMarshaler) Unmarshal(rec *kgo.Record) (*message.Message, error) {
 	md := make(message.Metadata, len(rec.Headers)+4)
+	// The header values and the key become substrings of one string: one
+	// allocation rather than one per value.
+	size := len(rec.Key)
+	for _, h := range rec.Headers {
+		size += len(h.Value)
+	}
+	var sb strings.Builder
+	sb.Grow(size)
+	for _, h := range rec.Headers {
+		sb.Write(h.Value)
+	}
+	sb.Write(rec.Key)
+	all := sb.String()
 	var id string
 	for _, h := range rec.Headers {
+		v := all[:len(h.Value)]
+		all = all[len(h.Value):]
 		switch {
 		case h.Key == UUIDHeader:
-			id = string(h.Value)
+			id = v
 		case cloudevent.IsPrivate(h.Key):
 			// Private keys are instructions between the SDK and the
 			// binder; a header from the wire must not forge one.
 		default:
-			md[h.Key] = string(h.Value)
+			md[h.Key] = v
 		}
 	}
 	if id == "" {
@@ -119,7 +147,7 @@ func (m DefaultMarshaler) Unmarshal(rec *kgo.Record) (*message.Message, error) {
 		id = watermill.NewUUID()
 	}
 	if rec.Key != nil {
-		md[m.keyMetadata()] = string(rec.Key)
+		md[m.keyMetadata()] = all // what is left: the key
 	}
 	md[cloudevent.MetadataPartition] = strconv.FormatInt(int64(rec.Partition), 10)
 	md[MetadataOffset] = strconv.FormatInt(rec.Offset, 10)

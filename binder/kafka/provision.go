@@ -145,6 +145,15 @@ func (p *provisioner) lock(ctx context.Context, topic string, want int32) (unloc
 	}
 }
 
+// cached returns the partition count of topic when it is known to have at
+// least partitions, without asking the brokers.
+func (p *provisioner) cached(topic string, partitions int32) (int32, bool) {
+	p.mu.Lock()
+	n, ok := p.known[topic]
+	p.mu.Unlock()
+	return n, ok && n >= partitions
+}
+
 // ensure makes sure topic exists with at least spec.Partitions partitions
 // (per how) and returns its partition count. Calls for one topic run one at
 // a time; a topic is created with the most partitions any of the calls
@@ -154,10 +163,7 @@ func (p *provisioner) lock(ctx context.Context, topic string, want int32) (unloc
 // own and new (the SDK opens inputs first, so nothing keyed was written by
 // the application yet).
 func (p *provisioner) ensure(ctx context.Context, topic string, spec TopicSpec, how string) (int32, error) {
-	p.mu.Lock()
-	n, ok := p.known[topic]
-	p.mu.Unlock()
-	if ok && n >= spec.Partitions {
+	if n, ok := p.cached(topic, spec.Partitions); ok {
 		return n, nil
 	}
 	unlock, err := p.lock(ctx, topic, spec.Partitions)
@@ -166,7 +172,7 @@ func (p *provisioner) ensure(ctx context.Context, topic string, spec TopicSpec, 
 	}
 	defer unlock()
 	p.mu.Lock()
-	n, ok = p.known[topic]
+	n, ok := p.known[topic]
 	mine := p.created[topic]
 	merged := spec
 	merged.Partitions = max(spec.Partitions, p.wants[topic])

@@ -235,18 +235,27 @@ func (p *Publisher) PublishAsync(ctx context.Context, topic string, msg *message
 
 // record provisions topic and marshals msg for it.
 func (p *Publisher) record(ctx context.Context, topic string, msg *message.Message) (*kgo.Record, error) {
-	pctx, cancel := context.WithTimeout(ctx, p.cfg.DeliveryTimeout)
-	defer cancel()
-	partitions, err := p.provision(pctx, topic)
-	if err != nil {
-		return nil, err
+	// Only a topic not provisioned yet, or a partition beyond the known
+	// ones, needs the brokers (and a deadline): not the message after.
+	partitions, known := p.provisioned(topic)
+	if !known {
+		pctx, cancel := context.WithTimeout(ctx, p.cfg.DeliveryTimeout)
+		var err error
+		partitions, err = p.provision(pctx, topic)
+		cancel()
+		if err != nil {
+			return nil, err
+		}
 	}
 	rec, err := p.cfg.Marshaler.Marshal(topic, msg)
 	if err != nil {
 		return nil, fmt.Errorf("kafka: marshal message %s for topic %s: %w", msg.UUID, topic, err)
 	}
 	if part, ok := explicitPartition(rec.Context); ok {
-		if err := p.checkPartition(pctx, topic, part, &partitions); err != nil {
+		pctx, cancel := context.WithTimeout(ctx, p.cfg.DeliveryTimeout)
+		err := p.checkPartition(pctx, topic, part, &partitions)
+		cancel()
+		if err != nil {
 			return nil, err
 		}
 		rec.Context = WithPartition(msg.Context(), part)
@@ -254,6 +263,15 @@ func (p *Publisher) record(ctx context.Context, topic string, msg *message.Messa
 		rec.Context = msg.Context()
 	}
 	return rec, nil
+}
+
+// provisioned returns what provision would, when it knows without asking
+// the brokers.
+func (p *Publisher) provisioned(topic string) (int32, bool) {
+	if p.cfg.Provision.Disabled {
+		return 0, true
+	}
+	return p.prov.cached(topic, p.cfg.Provision.Topic.Partitions)
 }
 
 // provision makes sure topic exists and returns its partition count (0 when

@@ -14,6 +14,7 @@ import (
 
 	"github.com/ThreeDotsLabs/watermill"
 	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/google/uuid"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -99,7 +100,10 @@ func watchOutput(b *testing.B, adm *kadm.Client, topic string, n int64, first *f
 // BenchmarkUppercase compares, in one run and on one broker, an uppercase
 // function on the SDK path (kafka binder, CloudEvents; pipelined, and synchronous with one
 // publish per message before its ack) with a bare franz-go consume-transform-produce
-// loop (poll, produce the batch, flush, commit). Each loop handles b.N
+// loop doing the same work by hand (poll; per record, bareUppercase: check
+// the input is a CloudEvent, upper-case it, write a new event with its own
+// id, source, type, time, content type and trace; produce the batch, wait
+// for it, commit). Each loop handles b.N
 // messages of its own topic, written before it runs (the SDK binding is
 // started and paused first, so that its members join an empty topic and no
 // rebalance happens while they work); the rate is taken from the loop's
@@ -258,14 +262,16 @@ func runBare(b *testing.B, brokers []string, adm *kadm.Client, partitions int32,
 	defer cl.Close()
 	var first firstCall
 	ctx, cancel := context.WithCancel(context.Background())
-	transform := func(r *kgo.Record) *kgo.Record {
-		first.mark()
-		return &kgo.Record{Topic: out, Key: r.Key, Value: bytes.ToUpper(r.Value), Headers: r.Headers}
-	}
 	fail := func(err error) {
 		if err != nil && ctx.Err() == nil {
 			b.Error(err)
 		}
+	}
+	transform := func(r *kgo.Record) *kgo.Record {
+		first.mark()
+		out, err := bareUppercase(r, out)
+		fail(err)
+		return out
 	}
 	loopDone := make(chan struct{})
 	go func() {
@@ -299,4 +305,58 @@ func runBare(b *testing.B, brokers []string, adm *kadm.Client, partitions int32,
 	cancel()
 	<-loopDone
 	return d, cpu
+}
+
+// bareUppercase is the work the SDK does for one message of
+// samples/uppercase, written by hand on franz-go records, as a careful
+// franz-go user would: the input must be a CloudEvent in the Kafka binding
+// (spec version 1.0, with an id, a source and a type); the output is a new
+// event with its own id, the application as source, its type, time and
+// content type, continuing the input's trace (a new one when it has none).
+func bareUppercase(r *kgo.Record, topic string) (*kgo.Record, error) {
+	var specversion, id, source, typ, traceparent []byte
+	for _, h := range r.Headers {
+		switch h.Key {
+		case "ce_specversion":
+			specversion = h.Value
+		case "ce_id":
+			id = h.Value
+		case "ce_source":
+			source = h.Value
+		case "ce_type":
+			typ = h.Value
+		case "ce_traceparent":
+			traceparent = h.Value
+		}
+	}
+	if string(specversion) != "1.0" || len(id) == 0 || len(source) == 0 || len(typ) == 0 {
+		return nil, fmt.Errorf("record %d of partition %d is not a CloudEvent", r.Offset, r.Partition)
+	}
+	tp := make([]byte, 55)
+	if len(traceparent) == 55 {
+		copy(tp, traceparent) // keep the trace id and flags
+	} else {
+		copy(tp, "00-")
+		putHex(tp[3:35])
+		tp[35] = '-'
+		copy(tp[52:], "-01")
+	}
+	putHex(tp[36:52])
+	return &kgo.Record{Topic: topic, Value: bytes.ToUpper(r.Value), Headers: []kgo.RecordHeader{
+		{Key: "ce_specversion", Value: []byte("1.0")},
+		{Key: "ce_id", Value: []byte(uuid.NewString())},
+		{Key: "ce_source", Value: []byte("bench")},
+		{Key: "ce_type", Value: []byte("millstream.string")},
+		{Key: "ce_time", Value: time.Now().UTC().AppendFormat(nil, time.RFC3339Nano)},
+		{Key: "ce_traceparent", Value: tp},
+		{Key: "content-type", Value: []byte("text/plain")},
+	}}, nil
+}
+
+// putHex fills dst with random lower-case hex digits.
+func putHex(dst []byte) {
+	const digits = "0123456789abcdef"
+	for i := range dst {
+		dst[i] = digits[rand.IntN(16)]
+	}
 }

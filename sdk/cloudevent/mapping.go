@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"mime"
+	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -94,7 +96,7 @@ func ToMessageTrusted(e event.Event, mode Mode, c Convention) (*message.Message,
 		k := keysOf(c)
 		md[k.specversion] = e.SpecVersion()
 		md[k.id] = e.ID()
-		md[k.source] = sourceString(e)
+		md[k.source] = Source(e)
 		md[k.typ] = e.Type()
 		if t := e.Time(); !t.IsZero() {
 			md[k.time] = t.UTC().Format(time.RFC3339Nano)
@@ -135,9 +137,9 @@ func extensionsOf(e event.Event) map[string]any {
 	return e.Extensions()
 }
 
-// sourceString is e.Source(), without building the string again for the
-// most common source, a bare name such as the application's.
-func sourceString(e event.Event) string {
+// Source is e.Source(), without building the string again for the most
+// common source, a bare name such as an application's.
+func Source(e event.Event) string {
 	if ec, ok := e.Context.(*event.EventContextV1); ok {
 		u := &ec.Source.URL
 		if u.Scheme == "" && u.Opaque == "" && u.User == nil && u.Host == "" && u.RawPath == "" &&
@@ -210,10 +212,46 @@ func FromMessage(m *message.Message, c Convention) (event.Event, error) {
 			ec.Extensions[PartitionKeyExtension] = k
 		}
 	}
-	if err := ec.Validate(); err != nil {
-		return event.Event{}, invalid(m, err)
+	if !plainlyValid(ec) {
+		if err := ec.Validate(); err != nil {
+			return event.Event{}, invalid(m, err)
+		}
 	}
 	return event.Event{Context: ec, DataEncoded: m.Payload}, nil
+}
+
+// lastContentType is the last datacontenttype plainlyValid found to be a
+// media type: one producer's messages all carry the same.
+var lastContentType atomic.Pointer[string]
+
+// plainlyValid reports whether ec passes ec.Validate, checked without its
+// allocations, for the events most messages carry: false means "ask
+// Validate", which also words the error.
+func plainlyValid(ec *event.EventContextV1) bool {
+	if strings.TrimSpace(ec.ID) == "" || strings.TrimSpace(ec.Type) == "" || ec.DataSchema != nil {
+		return false
+	}
+	if u := &ec.Source.URL; !(u.Scheme == "" && u.Opaque == "" && u.User == nil && u.Host == "" && u.RawPath == "" &&
+		u.RawQuery == "" && !u.ForceQuery && u.Fragment == "" && plainPath(u.Path)) {
+		return false // Validate prints it to check it is not blank
+	}
+	if ec.Subject != nil && strings.TrimSpace(*ec.Subject) == "" {
+		return false
+	}
+	if ec.DataContentType != nil {
+		ct := strings.TrimSpace(*ec.DataContentType)
+		if p := lastContentType.Load(); p == nil || *p != ct {
+			if ct == "" {
+				return false
+			}
+			if _, _, err := mime.ParseMediaType(ct); err != nil {
+				return false
+			}
+			remembered := ct // only this copy escapes, and only here
+			lastContentType.Store(&remembered)
+		}
+	}
+	return true
 }
 
 // contextHolder is an event context together with the values its pointer
@@ -239,7 +277,12 @@ func setAttribute(h *contextHolder, name, v string, ct *string) error {
 	case "id":
 		err = ec.SetID(v)
 	case "source":
-		err = ec.SetSource(v)
+		if plainPath(v) {
+			// What url.Parse makes of a bare name, without parsing it.
+			ec.Source = types.URIRef{URL: url.URL{Path: v}}
+		} else {
+			err = ec.SetSource(v)
+		}
 	case "type":
 		err = ec.SetType(v)
 	case "subject":

@@ -47,6 +47,11 @@ func (g *gate) wait(ctx context.Context, stop <-chan struct{}) error {
 	g.mu.Unlock()
 	select {
 	case <-ch:
+		return nil // open: the common case, without making ctx's Done channel
+	default:
+	}
+	select {
+	case <-ch:
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()

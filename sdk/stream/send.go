@@ -274,7 +274,7 @@ func receive(msg *message.Message, conv cloudevent.Convention, contentType strin
 	}
 	in := &inbound{data: e.Data()}
 	a := &in.attrs
-	a.ID, a.Source, a.Type, a.Subject, a.Time = e.ID(), e.Source(), e.Type(), e.Subject(), e.Time()
+	a.ID, a.Source, a.Type, a.Subject, a.Time = e.ID(), cloudevent.Source(e), e.Type(), e.Subject(), e.Time()
 	a.ContentType = e.DataContentType()
 	if a.ContentType == "" {
 		a.ContentType = contentType
