@@ -52,6 +52,15 @@ func TestGeneratedProjectsBuildAndPass(t *testing.T) {
 	if testing.Short() {
 		combos = combos[:1] // function on kafka
 	}
+	// The generated projects build offline from the module cache. A fresh
+	// machine's cache holds only what this checkout's own packages needed
+	// so far, not every module of its build list (go-spew, a test-only
+	// requirement of Watermill's, say), which tidy reads: fetch those first.
+	download := exec.Command("go", "mod", "download", "all")
+	download.Dir = root
+	if out, err := download.CombinedOutput(); err != nil {
+		t.Fatalf("go mod download all in %s: %v\n%s", root, err, out)
+	}
 	t.Setenv("GOFLAGS", "-mod=mod")
 	t.Setenv("GOPROXY", "off") // tidy in Generate must not need the network either
 	for _, c := range combos {
