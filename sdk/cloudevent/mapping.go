@@ -92,7 +92,10 @@ func ToMessageTrusted(e event.Event, mode Mode, c Convention) (*message.Message,
 		msg.Metadata[c.ContentTypeKey] = StructuredContentType
 	} else {
 		msg = message.NewMessage(e.ID(), e.Data())
-		md := make(message.Metadata, 6+len(exts))
+		md := msg.Metadata // empty: its first entries fill one map group
+		if n := 6 + len(exts); n > 8 {
+			md = make(message.Metadata, n)
+		}
 		k := keysOf(c)
 		md[k.specversion] = e.SpecVersion()
 		md[k.id] = e.ID()
