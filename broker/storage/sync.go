@@ -56,10 +56,6 @@ func (l *Log) Sync(ctx context.Context, upTo int64) error {
 		if err == nil {
 			err = seg.log.Sync()
 		}
-		if err == nil {
-			l.dropCache(seg, synced)
-		}
-		seg.unref()
 
 		l.mu.Lock()
 		l.syncing = nil
@@ -69,11 +65,17 @@ func (l *Log) Sync(ctx context.Context, upTo int64) error {
 				l.failed = fmt.Errorf("storage: sync %s: %w", seg.path(logExt), err)
 				l.logger.Error("log failed", "dir", l.dir, "err", l.failed)
 			}
-			continue
-		}
-		if gen == l.truncations {
+		} else if gen == l.truncations {
 			l.durable = max(l.durable, target)
 		}
+		l.mu.Unlock()
+		// The waiters are released first: dropping pages is a system call
+		// they need not wait for.
+		if err == nil {
+			l.dropCache(seg, synced)
+		}
+		seg.unref()
+		l.mu.Lock()
 	}
 }
 
