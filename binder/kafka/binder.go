@@ -128,6 +128,7 @@ func (b *Binder) Subscriber(ctx context.Context, s stream.Subscription) (message
 		CloseTimeout:    b.cfg.CloseTimeout,
 		RevokeTimeout:   b.cfg.RevokeTimeout,
 		CommitInterval:  b.cfg.CommitInterval,
+		FetchMaxWait:    b.cfg.FetchMaxWait,
 		Provision: ProvisionConfig{
 			Disabled:        !b.cfg.AutoCreateTopics,
 			FewerPartitions: how,

@@ -46,6 +46,11 @@ type Config struct {
 	// CommitInterval (key "commit-interval") is how often acked offsets are
 	// committed. Default 1s.
 	CommitInterval time.Duration
+	// FetchMaxWait (key "fetch-max-wait") is how long the broker may hold
+	// a fetch that finds no new records; it also bounds how long a
+	// partition whose fetching resumed waits behind such a fetch of idle
+	// partitions. Default 500ms (Kafka's fetch.max.wait.ms).
+	FetchMaxWait time.Duration
 	// NackResendDelay (key "nack-resend-delay") is the wait before a
 	// nacked message is delivered again. The SDK retries with its own
 	// back-off before it nacks. Default 100ms.
@@ -63,7 +68,7 @@ func Keys() []string {
 		"sasl-mechanism", "sasl-username", "sasl-password",
 		"embedded-data-dir", "embedded-addr",
 		"replication-factor", "topic-configs", "auto-create-topics", "fewer-partitions",
-		"close-timeout", "revoke-timeout", "commit-interval", "nack-resend-delay",
+		"close-timeout", "revoke-timeout", "commit-interval", "nack-resend-delay", "fetch-max-wait",
 	}
 }
 
@@ -139,7 +144,7 @@ func ParseConfig(raw stream.BinderConfig) (Config, error) {
 			c.TopicConfigs = m
 		case "fewer-partitions":
 			c.FewerPartitions = fmt.Sprint(v)
-		case "close-timeout", "revoke-timeout", "commit-interval", "nack-resend-delay":
+		case "close-timeout", "revoke-timeout", "commit-interval", "nack-resend-delay", "fetch-max-wait":
 			d, err := time.ParseDuration(fmt.Sprint(v))
 			if err != nil || d < 0 {
 				bad(key, v, "a duration, e.g. 500ms or 10s")
@@ -151,6 +156,8 @@ func ParseConfig(raw stream.BinderConfig) (Config, error) {
 				c.RevokeTimeout = d
 			case "commit-interval":
 				c.CommitInterval = d
+			case "fetch-max-wait":
+				c.FetchMaxWait = d
 			default:
 				c.NackResendDelay = d
 			}

@@ -86,13 +86,15 @@ func TestParseConfig(t *testing.T) {
 		"topic-configs":      map[string]any{"retention.ms": 1000},
 		"auto-create-topics": "false",
 		"close-timeout":      "2s",
+		"fetch-max-wait":     "250ms",
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(cfg.Brokers) != 2 || cfg.ClientID != "app" || cfg.TLS == nil || cfg.TLS.CAFile != "/etc/ca.pem" ||
 		cfg.SASL == nil || cfg.SASL.Mechanism != kafka.SASLScramSHA256 || cfg.ReplicationFactor != 3 ||
-		cfg.TopicConfigs["retention.ms"] != "1000" || cfg.AutoCreateTopics || cfg.CloseTimeout.String() != "2s" {
+		cfg.TopicConfigs["retention.ms"] != "1000" || cfg.AutoCreateTopics || cfg.CloseTimeout.String() != "2s" ||
+		cfg.FetchMaxWait != 250*time.Millisecond {
 		t.Errorf("ParseConfig = %+v", cfg)
 	}
 	def, err := kafka.ParseConfig(nil)

@@ -81,6 +81,7 @@ func newMember(ctx context.Context, s *Subscriber, adm *kadm.Client, topic strin
 	if err != nil {
 		return nil, err
 	}
+	opts = append(opts, kgo.FetchMaxWait(cfg.FetchMaxWait))
 	if m.group {
 		reset := kgo.NewOffset().AtStart()
 		if cfg.StartOffset == Latest {

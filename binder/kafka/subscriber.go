@@ -34,6 +34,7 @@ const (
 	DefaultMaxBufferedRecords = 1000
 	DefaultAssignmentTimeout  = 5 * time.Second
 	DefaultHeartbeatInterval  = 250 * time.Millisecond
+	DefaultFetchMaxWait       = 500 * time.Millisecond
 )
 
 // SubscriberConfig configures a [Subscriber].
@@ -76,6 +77,12 @@ type SubscriberConfig struct {
 	// MaxBufferedRecords is how many fetched records a partition holds
 	// before fetching from it pauses. Default 1000.
 	MaxBufferedRecords int
+	// FetchMaxWait is how long the broker may hold a fetch that finds no
+	// new records. A partition whose fetching resumes (its buffer drained)
+	// waits for such a fetch of its idle neighbours to return, so this
+	// also bounds that wait. Default 500ms, the Java client's
+	// fetch.max.wait.ms (franz-go's own is 5s).
+	FetchMaxWait time.Duration
 	// Provision creates the topics subscribed to. Default: created with the
 	// broker's defaults when missing.
 	Provision ProvisionConfig
@@ -125,6 +132,9 @@ func (c *SubscriberConfig) setDefaults() {
 	if c.HeartbeatInterval == 0 {
 		c.HeartbeatInterval = DefaultHeartbeatInterval
 	}
+	if c.FetchMaxWait == 0 {
+		c.FetchMaxWait = DefaultFetchMaxWait
+	}
 	if c.AssignmentTimeout == 0 {
 		c.AssignmentTimeout = DefaultAssignmentTimeout
 	}
@@ -149,8 +159,8 @@ func (c *SubscriberConfig) Validate() error {
 			errs = append(errs, fmt.Errorf("partitions: %d is not a partition number", p))
 		}
 	}
-	if c.NackResendDelay < 0 || c.CloseTimeout < 0 || c.RevokeTimeout < 0 || c.CommitInterval < 0 {
-		errs = append(errs, errors.New("nack-resend-delay, close-timeout, revoke-timeout and commit-interval must not be negative"))
+	if c.NackResendDelay < 0 || c.CloseTimeout < 0 || c.RevokeTimeout < 0 || c.CommitInterval < 0 || c.FetchMaxWait < 0 {
+		errs = append(errs, errors.New("nack-resend-delay, close-timeout, revoke-timeout, commit-interval and fetch-max-wait must not be negative"))
 	}
 	if c.MaxBufferedRecords < 0 {
 		errs = append(errs, fmt.Errorf("max-buffered-records %d: must be positive", c.MaxBufferedRecords))
