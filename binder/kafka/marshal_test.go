@@ -42,10 +42,34 @@ func FuzzUnmarshal(f *testing.F) {
 		if !bytes.Equal(out.Value, value) || (key != nil && !bytes.Equal(out.Key, key)) {
 			t.Fatalf("round trip: key %q value %q, want %q %q", out.Key, out.Value, key, value)
 		}
+		got := map[string]string{}
 		for _, h := range out.Headers {
 			if cloudevent.IsPrivate(h.Key) {
 				t.Fatalf("private metadata %q sent as a header", h.Key)
 			}
+			got[h.Key] = string(h.Value)
+		}
+		if (key == nil) != (msg.Metadata[cloudevent.MetadataKey] == "" && key == nil) {
+			t.Fatalf("key %q became metadata %q", key, msg.Metadata[cloudevent.MetadataKey])
+		}
+		// Every ordinary header comes back with its value (the last one of
+		// a repeated name), whatever the lengths of the others.
+		want := map[string]string{}
+		for _, h := range rec.Headers {
+			if !cloudevent.IsPrivate(h.Key) && h.Key != kafka.UUIDHeader {
+				want[h.Key] = string(h.Value)
+			}
+		}
+		for k, v := range want {
+			if msg.Metadata[k] != v {
+				t.Fatalf("header %q: metadata %q, want %q", k, msg.Metadata[k], v)
+			}
+			if got[k] != v {
+				t.Fatalf("header %q: sent back as %q, want %q", k, got[k], v)
+			}
+		}
+		if key != nil && msg.Metadata[cloudevent.MetadataKey] != string(key) {
+			t.Fatalf("key %q became metadata %q", key, msg.Metadata[cloudevent.MetadataKey])
 		}
 	})
 }
