@@ -3,6 +3,7 @@ package kafka
 import (
 	"errors"
 	"fmt"
+	"math"
 	"reflect"
 	"slices"
 	"strconv"
@@ -197,6 +198,9 @@ func (c *Config) Validate() error {
 	p := ProvisionConfig{FewerPartitions: c.FewerPartitions}
 	if err := p.Validate(); err != nil {
 		errs = append(errs, err)
+	}
+	if w := c.FetchMaxWait; w != 0 && (w < 10*time.Millisecond || w > math.MaxInt32*time.Millisecond) {
+		errs = append(errs, fmt.Errorf("fetch-max-wait %s: want 10ms to %s (Kafka's limits)", w, math.MaxInt32*time.Millisecond))
 	}
 	if c.ReplicationFactor < 0 {
 		errs = append(errs, fmt.Errorf("replication-factor %d: must be positive", c.ReplicationFactor))

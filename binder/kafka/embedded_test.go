@@ -102,6 +102,8 @@ func TestParseConfig(t *testing.T) {
 		t.Errorf("ParseConfig(nil) = %+v, %v; want brokers [localhost:9092], auto-create-topics", def, err)
 	}
 	for _, bad := range []stream.BinderConfig{
+		{"fetch-max-wait": "1ms"},
+		{"fetch-max-wait": "-1s"},
 		{"brokers": []any{"embedded", "x:1"}},
 		{"brokrs": "x:1"},
 		{"replication-factor": "many"},

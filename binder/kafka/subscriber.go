@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -159,8 +160,11 @@ func (c *SubscriberConfig) Validate() error {
 			errs = append(errs, fmt.Errorf("partitions: %d is not a partition number", p))
 		}
 	}
-	if c.NackResendDelay < 0 || c.CloseTimeout < 0 || c.RevokeTimeout < 0 || c.CommitInterval < 0 || c.FetchMaxWait < 0 {
-		errs = append(errs, errors.New("nack-resend-delay, close-timeout, revoke-timeout, commit-interval and fetch-max-wait must not be negative"))
+	if c.NackResendDelay < 0 || c.CloseTimeout < 0 || c.RevokeTimeout < 0 || c.CommitInterval < 0 {
+		errs = append(errs, errors.New("nack-resend-delay, close-timeout, revoke-timeout and commit-interval must not be negative"))
+	}
+	if w := c.FetchMaxWait; w != 0 && (w < 10*time.Millisecond || w > math.MaxInt32*time.Millisecond) {
+		errs = append(errs, fmt.Errorf("fetch-max-wait %s: want 10ms to %s (Kafka's limits)", w, math.MaxInt32*time.Millisecond))
 	}
 	if c.MaxBufferedRecords < 0 {
 		errs = append(errs, fmt.Errorf("max-buffered-records %d: must be positive", c.MaxBufferedRecords))

@@ -250,7 +250,7 @@ func plainlyValid(ec *event.EventContextV1) bool {
 			if _, _, err := mime.ParseMediaType(ct); err != nil {
 				return false
 			}
-			remembered := ct // only this copy escapes, and only here
+			remembered := strings.Clone(ct) // not a window on the message's bytes
 			lastContentType.Store(&remembered)
 		}
 	}

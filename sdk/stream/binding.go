@@ -374,6 +374,11 @@ func (u *unit) supply(ctx context.Context, stop <-chan struct{}, done chan<- str
 		if u.gate.wait(ctx, stop) != nil {
 			return
 		}
+		select {
+		case <-stop: // the open gate does not look at stop
+			return
+		default:
+		}
 		out, ok, err := u.st.poll(withTrace(ctx, "", ""))
 		switch {
 		case !ok:
