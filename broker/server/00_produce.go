@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync/atomic"
 
 	"github.com/millstream/millstream/broker/record"
 	"github.com/millstream/millstream/broker/storage"
@@ -29,15 +28,13 @@ import (
 // connection's reading goroutine, so pipelined produces keep their order.
 // acks=0 gets no response, acks=1 is answered after the append, acks=-1
 // after the fsync when the policy is always (group commit through
-// Log.SyncNotify: no goroutine per request; the goroutine that ran the
-// fsync completes the reply and, when it is first in line on its
-// connection, writes it), else after the append. With the policy always the logs
+// Log.Sync), else after the append. With the policy always the logs
 // write behind (storage.Options.WriteBehind): the append copies the batch
 // and the reading goroutine goes on to the next request while the
 // group-commit leader writes and fsyncs; a reply that does not wait for
 // Log.Sync calls Log.Flush first, so "appended" still means "in the file".
 
-func (s *Server) handleProduce(ctx context.Context, r *Request) (Reply, error) {
+func (s *Server) handleProduce(_ context.Context, r *Request) (Reply, error) {
 	req := r.Msg.(*kmsg.ProduceRequest)
 	resp := response[*kmsg.ProduceResponse](r)
 	// toSync lists the partitions an acks=-1 reply waits for: indexes into
@@ -110,64 +107,18 @@ func (s *Server) handleProduce(ctx context.Context, r *Request) (Reply, error) {
 	if len(toSync) == 0 {
 		return respond(resp), nil
 	}
-	// Wait for the fsyncs without a goroutine: the group-commit leader of
-	// each log calls back, and the last callback completes the reply,
-	// writing it itself when it is first in line on the connection.
-	w := &produceSync{s: s, resp: resp, left: int32(len(toSync))}
-	w.it = deferReply(ctx)
-	if w.it == nil {
-		// Not on a connection (serveFrame called directly): a goroutine
-		// waits.
-		w.ch = make(chan struct{})
-	} else {
-		s.waiting.Add(1)
-	}
-	for _, ps := range toSync {
-		ps.log.SyncNotify(ps.last+1, func(err error) { w.synced(ps.ti, ps.pi, ps.log, err) })
-	}
-	if w.it != nil {
-		return answeredLater, nil
-	}
 	return later(func(ctx context.Context) kmsg.Response {
-		select {
-		case <-w.ch:
-			return resp
-		case <-ctx.Done():
-			return nil // the connection is gone: nobody reads it
+		for _, ps := range toSync {
+			if err := ps.log.Sync(ctx, ps.last+1); err != nil {
+				sp := &resp.Topics[ps.ti].Partitions[ps.pi]
+				sp.ErrorCode = kerr.KafkaStorageError.Code
+				sp.ErrorMessage = errMessage(fmt.Errorf("fsync: %w", err))
+				sp.BaseOffset, sp.LogAppendTime = -1, -1
+				s.log.Error("produce fsync failed", "dir", ps.log.Dir(), "err", err)
+			}
 		}
+		return resp
 	}), nil
-}
-
-// produceSync is an acks=all reply waiting for the fsyncs of its
-// partitions. synced is called once per partition, from the goroutine of
-// that log's group commit; the last call completes the reply.
-type produceSync struct {
-	s    *Server
-	resp *kmsg.ProduceResponse
-	left int32         // partitions not yet synced (atomic)
-	it   *inflight     // the reply on the connection (deferReply), or nil
-	ch   chan struct{} // closed when done, when it is nil
-}
-
-func (w *produceSync) synced(ti, pi int, l *storage.Log, err error) {
-	if err != nil {
-		// Only this call touches this partition's entry.
-		sp := &w.resp.Topics[ti].Partitions[pi]
-		sp.ErrorCode = kerr.KafkaStorageError.Code
-		sp.ErrorMessage = errMessage(fmt.Errorf("fsync: %w", err))
-		sp.BaseOffset, sp.LogAppendTime = -1, -1
-		w.s.log.Error("produce fsync failed", "dir", l.Dir(), "err", err)
-	}
-	if atomic.AddInt32(&w.left, -1) != 0 {
-		return
-	}
-	if w.it == nil {
-		close(w.ch)
-		return
-	}
-	w.it.resp = w.resp
-	w.s.waiting.Add(-1)
-	w.it.complete()
 }
 
 // produceTo validates the batches of one partition and appends them. It

@@ -11,8 +11,6 @@ import (
 	"net"
 	"os"
 	"runtime/debug"
-	"sync"
-	"sync/atomic"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -21,12 +19,9 @@ import (
 // yet answered; reading pauses when it is reached.
 const maxInFlight = 64
 
-// conn is one client connection. Its reading goroutine decodes a request,
-// runs the handler and queues the reply; replies are written in the order
-// the requests came by whoever finds the first of them ready (pump): the
-// reading goroutine for an immediate reply, the goroutine that completes a
-// deferred one (a long-poll's, or the group-commit leader that saw an
-// acks=all produce's fsync end) for a deferred reply.
+// conn is one client connection. Its reading goroutine decodes a request
+// and runs the handler; its writing goroutine writes the replies in the
+// order the requests came, waiting for deferred ones.
 type conn struct {
 	s   *Server
 	nc  net.Conn
@@ -38,30 +33,6 @@ type conn struct {
 	// sasl is the authentication state when SASL is on, else nil. Only the
 	// reading goroutine touches it.
 	sasl *connSASL
-	// slot is the request the reading goroutine is serving, for
-	// deferReply. Only the reading goroutine touches it.
-	slot replySlot
-
-	// slots holds a token for each queued reply: reading pauses at
-	// maxInFlight.
-	slots chan struct{}
-
-	// wmu guards the fields below it. bw and batch belong to whoever set
-	// writing (the writer) until it clears it; the writer writes outside
-	// wmu.
-	wmu     sync.Mutex
-	queue   []*inflight // read and not yet written, in request order
-	writing bool
-	// wfailed: a write failed, a reply failed or the connection is being
-	// dropped: replies are taken off the queue and discarded.
-	wfailed bool
-	// closing: the reading goroutine has stopped and waits for drained,
-	// closed once the queue is empty.
-	closing bool
-	drained chan struct{}
-	bw      *bufio.Writer
-	buf     []byte
-	batch   []*inflight
 }
 
 // inflight is one request waiting for its turn to be answered.
@@ -74,95 +45,24 @@ type inflight struct {
 	raw   []byte
 	isRaw bool
 	fail  error // set: close the connection instead of answering
-	// c is the connection once the reply is queued, so that completing it
-	// later writes it if it is first in line (complete).
-	c atomic.Pointer[conn]
 }
-
-// complete marks a deferred reply ready, resp or fail being set, and
-// writes it (with the ready replies after it) if it is first in line on
-// its connection and nobody is writing there. It is called once, by the
-// goroutine that produced the reply.
-func (it *inflight) complete() {
-	close(it.done)
-	// Queued before the load: this goroutine writes. Queued after: the
-	// reading goroutine sees done closed when it pumps after queueing.
-	if c := it.c.Load(); c != nil {
-		c.pump()
-	}
-}
-
-// ready reports whether the reply is complete.
-func (it *inflight) ready() bool {
-	select {
-	case <-it.done:
-		return true
-	default:
-		return false
-	}
-}
-
-// replySlot is the request being served on a connection's reading
-// goroutine: a handler that answers from a callback takes its reply with
-// deferReply.
-type replySlot struct {
-	corr int32
-	it   *inflight // set by deferReply
-}
-
-// replySlotKey is the context key of a connection's *replySlot.
-type replySlotKey struct{}
-
-// deferReply lets the handler of the request being served answer it later
-// without a goroutine of its own: the handler returns answeredLater and,
-// from any goroutine, sets the returned reply's resp and calls its
-// complete, exactly once; the reply is written in its turn. ctx must be the
-// one the handler got. It returns nil when the request is not served on a
-// connection (Server.serveFrame called directly): the handler then uses
-// later.
-func deferReply(ctx context.Context) *inflight {
-	slot, _ := ctx.Value(replySlotKey{}).(*replySlot)
-	if slot == nil {
-		return nil
-	}
-	if slot.it == nil {
-		slot.it = &inflight{corr: slot.corr, done: make(chan struct{})}
-	}
-	return slot.it
-}
-
-// answeredLater is the Reply of a handler that took its reply with
-// deferReply (the zero Reply, which no other handler returns).
-var answeredLater = Reply{}
 
 // serve runs the connection until the client leaves, a protocol error, or
-// the server stops. It closes nc. The replies of requests already read are
-// written before it does, unless the connection is dropped (ctx).
+// the server stops. It closes nc.
 func (c *conn) serve() {
 	defer c.cancel()
 	if c.s.auth != nil && c.sasl == nil {
 		c.sasl = &connSASL{}
 	}
-	c.slots = make(chan struct{}, maxInFlight)
-	c.drained = make(chan struct{})
-	c.bw = bufio.NewWriterSize(c.nc, 64<<10)
-	ctx := context.WithValue(c.ctx, replySlotKey{}, &c.slot)
-	err := c.readLoop(ctx)
-	c.wmu.Lock()
-	c.closing = true
-	if len(c.queue) == 0 && !c.writing {
-		close(c.drained)
-		c.closing = false
-	}
-	c.wmu.Unlock()
-	select {
-	case <-c.drained:
-	case <-c.ctx.Done():
-		// Dropped: replies still to come are discarded.
-		c.wmu.Lock()
-		c.wfailed = true
-		c.wmu.Unlock()
-	}
+	queue := make(chan *inflight, maxInFlight)
+	writerDone := make(chan struct{})
+	go func() {
+		defer close(writerDone)
+		c.writeLoop(queue)
+	}()
+	err := c.readLoop(queue)
+	close(queue)
+	<-writerDone
 	switch {
 	case err == nil, errors.Is(err, io.EOF), errors.Is(err, net.ErrClosed), errors.Is(err, os.ErrDeadlineExceeded):
 		c.log.Debug("connection closed")
@@ -173,9 +73,8 @@ func (c *conn) serve() {
 }
 
 // readLoop reads frames until an error. Each decoded request is handled
-// here, in order; its reply is queued, and written at once if it is ready
-// and first in line. ctx is the connection's, carrying its replySlot.
-func (c *conn) readLoop(ctx context.Context) error {
+// here, in order; its reply is queued for the writer.
+func (c *conn) readLoop(queue chan<- *inflight) error {
 	br := bufio.NewReaderSize(c.nc, 64<<10)
 	var sizeBuf [4]byte
 	// kept is a frame buffer to read the next request into. Who owns the
@@ -221,22 +120,17 @@ func (c *conn) readLoop(ctx context.Context) error {
 			// failed login's error code), then close.
 			item, err = c.serveUnauthenticated(frame)
 		} else {
-			item, err = c.s.serveFrame(ctx, frame, c.nc.RemoteAddr())
+			item, err = c.s.serveFrame(c.ctx, frame, c.nc.RemoteAddr())
 			if err == nil && reusableFrame(frame) {
 				kept = frame
 			}
 		}
 		if item != nil {
 			select {
-			case c.slots <- struct{}{}:
+			case queue <- item:
 			case <-c.ctx.Done():
 				return c.ctx.Err()
 			}
-			c.wmu.Lock()
-			c.queue = append(c.queue, item)
-			c.wmu.Unlock()
-			item.c.Store(c)
-			c.pump()
 		}
 		if err != nil {
 			return err
@@ -259,96 +153,68 @@ func reusableFrame(frame []byte) bool {
 	return len(frame) >= 2 && int16(binary.BigEndian.Uint16(frame)) == apiKeyProduce && cap(frame) <= maxKeptFrame
 }
 
-// pump writes the replies at the head of the queue that are ready, in
-// order, and flushes them, unless another goroutine is writing: that one
-// looks at the queue again before it stops, so a reply made ready meanwhile
-// is not left behind. Replies that are ready together go out in one write.
-// After a failed write (or reply) it discards replies instead, and closes
-// the connection.
-func (c *conn) pump() {
-	c.wmu.Lock()
-	if c.writing {
-		c.wmu.Unlock()
-		return
-	}
-	c.writing = true
-	for {
-		n := 0
-		for n < len(c.queue) && c.queue[n].ready() {
-			n++
-		}
-		if n == 0 {
-			if !c.wfailed && c.bw.Buffered() > 0 {
-				c.wmu.Unlock()
-				c.writeErr(c.bw.Flush())
-				c.wmu.Lock()
-				continue // look again: replies may have become ready
+// writeLoop writes each queued reply once it is ready, in queue order.
+// After a write error it keeps draining (so readers never block) but
+// writes nothing.
+func (c *conn) writeLoop(queue <-chan *inflight) {
+	bw := bufio.NewWriterSize(c.nc, 64<<10)
+	var buf []byte
+	failed := false
+	for it := range queue {
+		select {
+		case <-it.done:
+		default:
+			// Not ready (a long-poll, an fsync): send what is buffered
+			// first, so earlier responses do not wait for this one.
+			if !failed && bw.Buffered() > 0 {
+				if err := bw.Flush(); err != nil {
+					c.log.Debug("write response", "err", err)
+					failed = true
+					c.cancel()
+					_ = c.nc.Close()
+				}
 			}
-			c.writing = false
-			if c.closing && len(c.queue) == 0 {
-				close(c.drained)
-				c.closing = false
-			}
-			c.wmu.Unlock()
-			return
-		}
-		c.batch = append(c.batch[:0], c.queue[:n]...)
-		m := copy(c.queue, c.queue[n:])
-		clear(c.queue[m:])
-		c.queue = c.queue[:m]
-		failed := c.wfailed
-		c.wmu.Unlock()
-		for i, it := range c.batch {
-			<-c.slots
-			c.batch[i] = nil
-			if failed {
-				continue
-			}
-			if it.fail != nil {
-				c.log.Warn("closing connection", "reason", it.fail)
-				c.drop()
+			select {
+			case <-it.done:
+			case <-c.ctx.Done():
 				failed = true
 				continue
 			}
-			if it.resp == nil && !it.isRaw {
-				continue
-			}
-			if it.isRaw {
-				c.buf = binary.BigEndian.AppendUint32(c.buf[:0], uint32(len(it.raw)))
-				c.buf = append(c.buf, it.raw...)
-			} else {
-				c.buf = appendResponse(c.buf[:0], it.corr, it.resp)
-			}
-			_, err := c.bw.Write(c.buf)
-			if cap(c.buf) > 1<<20 {
-				c.buf = nil // do not keep a large fetch response's buffer around
-			}
-			if err != nil {
-				c.writeErr(err)
-				failed = true
-			}
 		}
-		c.wmu.Lock()
+		if !failed && it.fail != nil {
+			c.log.Warn("closing connection", "reason", it.fail)
+			failed = true
+			c.cancel()
+			_ = c.nc.Close()
+		}
+		if failed || (it.resp == nil && !it.isRaw) {
+			continue
+		}
+		if it.isRaw {
+			buf = binary.BigEndian.AppendUint32(buf[:0], uint32(len(it.raw)))
+			buf = append(buf, it.raw...)
+		} else {
+			buf = appendResponse(buf[:0], it.corr, it.resp)
+		}
+		_, err := bw.Write(buf)
+		if err == nil && len(queue) == 0 {
+			// Flush when nothing else is ready to go, so pipelined
+			// responses share a write and a lone one is not held back.
+			err = bw.Flush()
+		}
+		if err != nil {
+			c.log.Debug("write response", "err", err)
+			failed = true
+			c.cancel()
+			_ = c.nc.Close()
+		}
+		if cap(buf) > 1<<20 {
+			buf = nil // do not keep a large fetch response's buffer around
+		}
 	}
-}
-
-// writeErr drops the connection after a failed write (err non-nil).
-func (c *conn) writeErr(err error) {
-	if err == nil {
-		return
+	if !failed {
+		_ = bw.Flush()
 	}
-	c.log.Debug("write response", "err", err)
-	c.drop()
-}
-
-// drop marks the connection failed, cancels its context and closes it:
-// the reading goroutine stops, replies still queued are discarded.
-func (c *conn) drop() {
-	c.wmu.Lock()
-	c.wfailed = true
-	c.wmu.Unlock()
-	c.cancel()
-	_ = c.nc.Close()
 }
 
 // serveFrame decodes one request frame and runs its handler. It returns
@@ -391,24 +257,7 @@ func (s *Server) serveFrame(ctx context.Context, frame []byte, remote net.Addr) 
 		return nil, fmt.Errorf("decode %s v%d: %w", kmsg.NameForKey(h.key), h.version, err)
 	}
 	req := &Request{Key: h.key, Version: h.version, CorrelationID: h.correlationID, ClientID: clientID, Msg: msg, RemoteAddr: remote}
-	slot, _ := ctx.Value(replySlotKey{}).(*replySlot)
-	if slot != nil {
-		slot.corr, slot.it = h.correlationID, nil
-	}
 	reply, err := a.handle(ctx, req)
-	if slot != nil && slot.it != nil {
-		// The handler answers from a callback (deferReply); it has
-		// committed to complete the reply, error or not.
-		it := slot.it
-		slot.it = nil
-		if err != nil {
-			return it, fmt.Errorf("%s v%d: %w", kmsg.NameForKey(h.key), h.version, err)
-		}
-		if reply.resp != nil || reply.wait != nil || reply.none {
-			return it, fmt.Errorf("%s v%d: handler took its reply for later but returned another", kmsg.NameForKey(h.key), h.version)
-		}
-		return it, nil
-	}
 	if err != nil {
 		return nil, fmt.Errorf("%s v%d: %w", kmsg.NameForKey(h.key), h.version, err)
 	}
@@ -431,7 +280,7 @@ func (s *Server) serveFrame(ctx context.Context, frame []byte, remote net.Addr) 
 func (s *Server) goDeferred(ctx context.Context, it *inflight, h header, wait func(context.Context) kmsg.Response) {
 	s.waiting.Add(1)
 	go func() {
-		defer it.complete()
+		defer close(it.done)
 		defer s.waiting.Add(-1)
 		defer func() {
 			if p := recover(); p != nil {

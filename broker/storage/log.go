@@ -48,11 +48,6 @@ type Log struct {
 	durable     int64
 	syncing     chan struct{}
 	truncations uint64
-	// waiters are the SyncNotify calls not yet served, in call order.
-	// leading is set while a goroutine of SyncNotify's (lead) is running
-	// or about to run the next fsync for them; there is at most one.
-	waiters []syncWaiter
-	leading bool
 
 	// Write-behind (writebehind.go). pend holds appended bytes not yet
 	// written, which go at wpos+(bytes being written) of wseg; wseg is nil
