@@ -16,3 +16,22 @@ func dropPages(f vfs.File, from, to int64) {
 	}
 	_ = unix.Fadvise(int(of.Fd()), from, to-from, unix.FADV_DONTNEED)
 }
+
+// startWriteback asks the kernel to start writing the dirty pages of f in
+// [from, to) to the disk, without waiting for it (this is no fsync: it
+// promises nothing after a crash). Advice only, like dropPages.
+func startWriteback(f vfs.File, from, to int64) {
+	if of, ok := f.(interface{ Fd() uintptr }); ok {
+		_ = unix.SyncFileRange(int(of.Fd()), from, to-from, unix.SYNC_FILE_RANGE_WRITE)
+	}
+}
+
+// awaitWriteback writes the dirty pages of f in [from, to) that are not
+// being written yet and waits until all of them are, so that dropPages can
+// drop them. Advice only, like dropPages.
+func awaitWriteback(f vfs.File, from, to int64) {
+	if of, ok := f.(interface{ Fd() uintptr }); ok {
+		_ = unix.SyncFileRange(int(of.Fd()), from, to-from,
+			unix.SYNC_FILE_RANGE_WAIT_BEFORE|unix.SYNC_FILE_RANGE_WRITE|unix.SYNC_FILE_RANGE_WAIT_AFTER)
+	}
+}

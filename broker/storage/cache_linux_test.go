@@ -76,26 +76,81 @@ func TestSyncDropsPageCacheBehindWindow(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			size := l.Size()
-			seg := filepath.Join(dir, "00000000000000000000.log")
-			behind := size - keep - 2<<20 // the window, plus the drop's step
-			if behind < 16<<20 {
-				t.Fatalf("wrote only %d bytes, want more to test", size)
-			}
-			old := residentBytes(t, seg, 0, behind)
-			recent := residentBytes(t, seg, size-keep, size)
-			if tc.keep < 0 {
-				if old < behind/2 {
-					t.Errorf("PageCacheKeep -1: %d of the %d bytes older than the window are cached, want them kept", old, behind)
-				}
-				return
-			}
-			if old > behind/50 {
-				t.Errorf("%d of the %d fsynced bytes older than the %d-byte window are still cached, want (nearly) none", old, behind, keep)
-			}
-			if recent < keep/2 {
-				t.Errorf("%d of the last %d bytes are cached, want them kept", recent, keep)
-			}
+			checkCacheWindow(t, dir, l.Size(), keep, tc.keep < 0)
 		})
+	}
+}
+
+// TestWritesWithoutSyncDropPageCacheBehindWindow: a log that is written but
+// not fsynced (the broker's fsync policies interval and never, and acks=1)
+// still keeps only about Options.PageCacheKeep bytes of its active segment
+// in the page cache, whether Append writes each batch or Flush writes what
+// write-behind held, and that claims nothing about durability: the durable
+// offset stays where no Sync moved it. A negative PageCacheKeep drops
+// nothing.
+func TestWritesWithoutSyncDropPageCacheBehindWindow(t *testing.T) {
+	const keep = 4 << 20
+	for _, tc := range []struct {
+		name        string
+		writeBehind bool
+		keep        int64
+	}{
+		{"append writes", false, keep},
+		{"flush writes", true, keep},
+		{"never drop", false, -1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "t-0")
+			l, err := storage.Open(dir, storage.Options{WriteBehind: tc.writeBehind, PageCacheKeep: tc.keep})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer l.Close()
+			rng := rand.New(rand.NewPCG(3, 4))
+			for i := range 600 {
+				if _, err := l.Append(makeBatch(t, rng, 1, 40_000+rng.IntN(20_000), 1)); err != nil {
+					t.Fatal(err)
+				}
+				if tc.writeBehind && i%3 == 2 {
+					if err := l.Flush(); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			if err := l.Flush(); err != nil {
+				t.Fatal(err)
+			}
+			if d := l.DurableOffset(); d != 0 {
+				t.Errorf("durable offset %d without a Sync, want 0", d)
+			}
+			checkCacheWindow(t, dir, l.Size(), keep, tc.keep < 0)
+		})
+	}
+}
+
+// checkCacheWindow checks the page cache of the first segment of the log in
+// dir, size bytes long: with keepAll, most of the bytes older than the
+// window of keep bytes are cached; else (nearly) none of them are, and most
+// of the last keep bytes are.
+func checkCacheWindow(t *testing.T, dir string, size, keep int64, keepAll bool) {
+	t.Helper()
+	seg := filepath.Join(dir, "00000000000000000000.log")
+	behind := size - keep - 2<<20 // the window, plus the drop's step
+	if behind < 16<<20 {
+		t.Fatalf("wrote only %d bytes, want more to test", size)
+	}
+	old := residentBytes(t, seg, 0, behind)
+	recent := residentBytes(t, seg, size-keep, size)
+	if keepAll {
+		if old < behind/2 {
+			t.Errorf("PageCacheKeep -1: %d of the %d bytes older than the window are cached, want them kept", old, behind)
+		}
+		return
+	}
+	if old > behind/50 {
+		t.Errorf("%d of the %d bytes older than the %d-byte window are still cached, want (nearly) none", old, behind, keep)
+	}
+	if recent < keep/2 {
+		t.Errorf("%d of the last %d bytes are cached, want them kept", recent, keep)
 	}
 }

@@ -4,5 +4,8 @@ package storage
 
 import "github.com/millstream/millstream/broker/vfs"
 
-// dropPages does nothing where posix_fadvise is not used.
-func dropPages(vfs.File, int64, int64) {}
+// dropPages, startWriteback and awaitWriteback do nothing where
+// posix_fadvise and sync_file_range are not used.
+func dropPages(vfs.File, int64, int64)      {}
+func startWriteback(vfs.File, int64, int64) {}
+func awaitWriteback(vfs.File, int64, int64) {}

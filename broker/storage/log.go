@@ -118,15 +118,23 @@ func (l *Log) AppendChecked(c record.Checked) (AppendResult, error) {
 // append writes batch, whose frame and CRC are checked, with header h.
 func (l *Log) append(batch []byte, h record.Header) (AppendResult, error) {
 	l.mu.Lock()
-	defer l.mu.Unlock()
+	res, t, err := l.appendLocked(batch, h)
+	l.mu.Unlock()
+	t.run()
+	return res, err
+}
+
+// appendLocked is append with l.mu held; the page-cache work it returns
+// (after a direct write) is for the caller to run once l.mu is released.
+func (l *Log) appendLocked(batch []byte, h record.Header) (AppendResult, pageTrim, error) {
 	var nowMs int64
 	var seg *segment
 	for {
 		if err := l.usable(); err != nil {
-			return AppendResult{}, err
+			return AppendResult{}, pageTrim{}, err
 		}
 		if len(batch) > l.opts.MaxMessageBytes {
-			return AppendResult{}, fmt.Errorf("storage: append to %s: batch of %d bytes, max.message.bytes is %d: %w", l.dir, len(batch), l.opts.MaxMessageBytes, ErrBatchTooLarge)
+			return AppendResult{}, pageTrim{}, fmt.Errorf("storage: append to %s: batch of %d bytes, max.message.bytes is %d: %w", l.dir, len(batch), l.opts.MaxMessageBytes, ErrBatchTooLarge)
 		}
 		nowMs = l.now().UnixMilli()
 		seg = l.active()
@@ -141,13 +149,13 @@ func (l *Log) append(batch []byte, h record.Header) (AppendResult, error) {
 			err := l.Flush()
 			l.mu.Lock()
 			if err != nil {
-				return AppendResult{}, err
+				return AppendResult{}, pageTrim{}, err
 			}
 			continue
 		}
 		if needRoll {
 			if err := l.roll(seg.end); err != nil {
-				return AppendResult{}, err
+				return AppendResult{}, pageTrim{}, err
 			}
 			seg = l.active()
 		}
@@ -178,7 +186,7 @@ func (l *Log) append(batch []byte, h record.Header) (AppendResult, error) {
 			l.failed = fmt.Errorf("storage: write %s: %w (and truncate: %v)", seg.path(logExt), err, terr)
 			l.logger.Error("log failed", "dir", l.dir, "err", l.failed)
 		}
-		return AppendResult{}, fmt.Errorf("storage: write %s at byte %d: %w", seg.path(logExt), pos, err)
+		return AppendResult{}, pageTrim{}, fmt.Errorf("storage: write %s at byte %d: %w", seg.path(logExt), pos, err)
 	}
 	if seg.size == 0 {
 		seg.firstTS = nowMs
@@ -191,7 +199,11 @@ func (l *Log) append(batch []byte, h record.Header) (AppendResult, error) {
 		l.appended = make(chan struct{})
 		l.appendedTaken = false
 	}
-	return res, nil
+	var t pageTrim
+	if !l.opts.WriteBehind {
+		t = l.trimWritten(seg, seg.size)
+	}
+	return res, t, nil
 }
 
 // usable returns the error for an operation on a closed or failed log.

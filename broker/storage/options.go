@@ -75,7 +75,10 @@ type Options struct {
 	// PageCacheKeep is how many bytes behind the fsynced end of the active
 	// segment stay in the operating system's page cache after a Sync; the
 	// older fsynced bytes of the segment are dropped from it (Linux
-	// posix_fadvise DONTNEED, files of the operating system only). More
+	// posix_fadvise DONTNEED, files of the operating system only). A write
+	// that Sync does not follow (Append without write-behind, Flush) keeps
+	// the same window behind the written end, starting the writeback of
+	// older bytes and dropping them once written (cache.go). More
 	// keeps more of the recent log in memory for consumers that are
 	// behind, at the price of appends writing into colder pages once the
 	// kept bytes outgrow what the kernel recycles warm (see

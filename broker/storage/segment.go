@@ -50,6 +50,7 @@ type segment struct {
 	sinceIndex  int64 // bytes appended since the last offset index entry
 	sealed      bool
 	uncachedTo  int64      // bytes below it were dropped from the page cache (cache.go); Log.mu
+	writingTo   int64      // bytes below it were handed to the kernel's writeback (cache.go); Log.mu
 	mem         *memIndex  // while active
 	files       *fileIndex // once sealed
 

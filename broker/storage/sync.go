@@ -52,7 +52,7 @@ func (l *Log) Sync(ctx context.Context, upTo int64) error {
 
 		// Write what write-behind holds (everything up to target, and
 		// whatever was appended since), then fsync it.
-		err := l.Flush()
+		err := l.flush(false)
 		if err == nil {
 			err = seg.log.Sync()
 		}

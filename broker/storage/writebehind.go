@@ -26,16 +26,32 @@ const maxPending = 16 << 20
 // write-behind it has nothing to do. A write error fails the log
 // (ErrLogFailed).
 func (l *Log) Flush() error {
+	return l.flush(true)
+}
+
+// flush is Flush; trim says whether to trim the page cache behind the
+// written bytes (trimWritten), which Sync, about to fsync them and drop the
+// pages after, does not need. The trim runs after flushMu is released: its
+// wait for the kernel's writeback holds up no other flush.
+func (l *Log) flush(trim bool) error {
 	l.flushMu.Lock()
-	defer l.flushMu.Unlock()
+	t, err := l.writeHeld(trim)
+	l.flushMu.Unlock()
+	t.run()
+	return err
+}
+
+// writeHeld writes what write-behind holds and returns the page-cache work
+// due after it if trim is set. l.flushMu held, not l.mu.
+func (l *Log) writeHeld(trim bool) (pageTrim, error) {
 	l.mu.Lock()
 	if l.wseg == nil {
 		err := l.failed
 		l.mu.Unlock()
 		if err != nil {
-			return fmt.Errorf("storage: flush %s: %w: %w", l.dir, ErrLogFailed, err)
+			return pageTrim{}, fmt.Errorf("storage: flush %s: %w: %w", l.dir, ErrLogFailed, err)
 		}
-		return nil
+		return pageTrim{}, nil
 	}
 	buf, seg, pos := l.pend, l.wseg, l.wpos
 	l.pend = nil // appends during the write take a buffer of their own
@@ -43,12 +59,18 @@ func (l *Log) Flush() error {
 	l.mu.Unlock()
 
 	_, err := seg.log.WriteAt(buf, pos)
-	seg.unref()
+	n := len(buf)
 	l.bufs.put(buf)
 
 	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.wrote(seg, pos, len(buf), err)
+	err = l.wrote(seg, pos, n, err)
+	var t pageTrim
+	if err == nil && trim {
+		t = l.trimWritten(seg, pos+int64(n))
+	}
+	l.mu.Unlock()
+	seg.unref() // t holds a reference of its own
+	return t, err
 }
 
 // writePending writes the buffered bytes while holding the locks, for
