@@ -47,7 +47,13 @@ func (w *workers) close() { close(w.quit) }
 
 // middleware runs the rest of the chain on a worker. A panic there is
 // raised again on the router's goroutine (so Watermill recovers it and
-// nacks the message as it would have), with the worker's stack.
+// nacks the message as it would have), with the worker's stack. A chain
+// that calls runtime.Goexit (which on the router's own goroutine left the
+// message neither acked nor nacked, holding up its partition) returns an
+// error: the message is nacked and comes again. That error is raised
+// outside the retry and dead-letter middleware, so it is not dead-lettered;
+// a handler that always exits that way is delivered again and again, as a
+// panicking middleware is.
 func (w *workers) middleware(h message.HandlerFunc) message.HandlerFunc {
 	return func(msg *message.Message) ([]*message.Message, error) {
 		j := jobs.Get().(*job)
