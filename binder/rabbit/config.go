@@ -31,10 +31,8 @@ type Config struct {
 	URL string
 	// Prefetch (key "prefetch") is the basic.qos prefetch count of each
 	// group member. A binding with concurrency N runs N members, so at most
-	// N*Prefetch messages are unacknowledged at once. Default 1. Above 1 a
-	// function binding's outputs are pipelined: a member hands out its next
-	// message while earlier ones wait for their outputs' confirms (see
-	// [Subscriber]); a requeued message still comes again in its place.
+	// N*Prefetch messages are unacknowledged at once. Default 1, which
+	// keeps order within one member even across redeliveries.
 	Prefetch int
 	// Transient (key "transient") publishes non-persistent messages: faster,
 	// but lost when the broker restarts. Default false (persistent).

@@ -3,7 +3,6 @@ package rabbit_test
 import (
 	"testing"
 
-	"github.com/millstream/millstream/binder/rabbit"
 	"github.com/millstream/millstream/sdk/stream"
 	"github.com/millstream/millstream/sdk/streamtest"
 )
@@ -17,15 +16,6 @@ var features = stream.Features{Durable: true}
 func TestConformance(t *testing.T) {
 	streamtest.TestBinder(t, streamtest.Features{Features: features}, func(t testing.TB) stream.Binder {
 		return newBinder(t)
-	})
-}
-
-// TestConformancePrefetch runs the suite again with prefetch 32, where a
-// member hands out deliveries while earlier ones still wait for their
-// outputs' confirms (their commit holds), and settles them in order.
-func TestConformancePrefetch(t *testing.T) {
-	streamtest.TestBinder(t, streamtest.Features{Features: features}, func(t testing.TB) stream.Binder {
-		return newBinderWith(t, rabbit.Config{Prefetch: 32})
 	})
 }
 

@@ -33,12 +33,6 @@
 // requeues it. After a lost connection the binder reconnects, declares the
 // topology again and resumes; unacked messages are redelivered.
 //
-// With prefetch above 1 each message carries a [stream.CommitHold] and the
-// [Publisher] is a [stream.AsyncPublisher]: a function binding's outputs are
-// published on one confirm channel without waiting, and the input's
-// delivery is acked once they are confirmed, deliveries in handing order; a
-// failed output requeues its input and every later one in hand.
-//
 // # CloudEvents
 //
 // Attributes travel as cloudEvents:-prefixed headers (cloudEvents:id,

@@ -42,18 +42,10 @@ func broker(t testing.TB) *rabbittest.Server {
 // test ends (closing twice is fine).
 func newBinder(t testing.TB) *rabbit.Binder {
 	t.Helper()
-	return newBinderWith(t, rabbit.Config{})
-}
-
-// newBinderWith is newBinder with cfg's settings (URL, CloseTimeout and
-// ReconnectWait are the test's).
-func newBinderWith(t testing.TB, cfg rabbit.Config) *rabbit.Binder {
-	t.Helper()
 	url := broker(t).URL
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	cfg.URL, cfg.CloseTimeout, cfg.ReconnectWait = url, 2*time.Second, 15*time.Second
-	b, err := rabbit.New(ctx, cfg)
+	b, err := rabbit.New(ctx, rabbit.Config{URL: url, CloseTimeout: 2 * time.Second, ReconnectWait: 15 * time.Second})
 	if err != nil {
 		t.Fatalf("rabbit.New(%s): %v", url, err)
 	}

@@ -28,13 +28,9 @@ const routeSep = "\x00"
 // connection is down, Publish waits up to reconnect-wait for it to come
 // back, and sends again a message whose confirm was lost with it (so a
 // message may arrive twice, never not at all once Publish returned nil).
-//
-// Publisher is also a [stream.AsyncPublisher] (see async.go).
 type Publisher struct {
 	b     *Binder
 	inner *wamqp.Publisher
-
-	async asyncSender
 }
 
 func newPublisher(b *Binder, destination string) (*Publisher, error) {
@@ -115,9 +111,5 @@ func connectionLost(err error) bool {
 	return strings.Contains(s, "not connected") || strings.Contains(s, "delivery not confirmed") || strings.Contains(s, "channel/connection is not open")
 }
 
-// Close implements message.Publisher: it waits for messages queued by
-// PublishAsync to complete. The binder's connection stays open.
-func (p *Publisher) Close() error {
-	p.closeAsync()
-	return p.inner.Close()
-}
+// Close implements message.Publisher. The binder's connection stays open.
+func (p *Publisher) Close() error { return p.inner.Close() }

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	wamqp "github.com/ThreeDotsLabs/watermill-amqp/v3/pkg/amqp"
 	"github.com/ThreeDotsLabs/watermill/message"
 	amqp "github.com/rabbitmq/amqp091-go"
 
@@ -19,28 +20,20 @@ var _ stream.Pauser = (*Subscriber)(nil)
 // more member: a consumer on its own channel with basic.qos prefetch
 // (Config.Prefetch), so members share the queue's messages.
 //
-// A member hands out one message and waits for its Ack or Nack before the
-// next. With prefetch above 1 each message carries a [stream.CommitHold]:
-// an acked message whose outputs the SDK is still sending keeps its
-// delivery unacknowledged until they are confirmed, while the member hands
-// out the next delivery of its prefetch. Deliveries are settled in the order they were handed out: a
-// basic.ack once a message and every one before it are done; when an
-// output failed or the SDK nacked a message, a basic.nack with requeue of
-// it and of every later one in hand, after which the member consumes again
-// on a new channel (closing the old one requeues what it had prefetched),
-// so the requeued messages come again in their order.
-//
-// Close stops handing out messages and waits up to close-timeout for those
-// in hand, and their outputs, to be settled; an Ack after Close therefore
-// still counts. An anonymous subscription's queue is deleted on Close.
+// A member hands out one message and waits for its Ack (basic.ack) or Nack
+// (basic.nack with requeue) before the next. Close stops handing out
+// messages and waits up to close-timeout for those in hand to be settled;
+// an Ack after Close therefore still counts. An anonymous subscription's
+// queue is deleted on Close.
 //
 // After a lost connection each member declares the topology again (the
 // exclusive queue of an anonymous subscription died with the connection)
 // and resumes; messages that were unacked are redelivered by the broker.
 type Subscriber struct {
-	b    *Binder
-	sub  stream.Subscription
-	topo Topology
+	b     *Binder
+	sub   stream.Subscription
+	topo  Topology
+	inner *wamqp.Subscriber
 
 	// mu guards closed.
 	mu     sync.Mutex
@@ -52,18 +45,38 @@ type Subscriber struct {
 	members sync.WaitGroup
 }
 
-// Why a delivery is requeued.
-var (
-	errNacked     = errors.New("rabbit: message nacked")
-	errNotHandled = errors.New("rabbit: message not handed out")
-)
-
 func newSubscriber(b *Binder, s stream.Subscription) (*Subscriber, error) {
 	topo := SubscriptionTopology(s)
-	if err := b.withChannel(b.subConn, topo.Declare); err != nil {
+	cfg := wamqp.Config{
+		Connection: wamqp.ConnectionConfig{AmqpURI: b.cfg.URL},
+		Marshaler:  Marshaler{Transient: b.cfg.Transient},
+		Exchange: wamqp.ExchangeConfig{
+			GenerateName: func(string) string { return topo.Exchange },
+			Type:         ExchangeType,
+			Durable:      true,
+		},
+		Queue: wamqp.QueueConfig{
+			GenerateName: func(string) string { return topo.Queue },
+			Durable:      topo.Durable,
+			AutoDelete:   !topo.Durable,
+			Exclusive:    !topo.Durable,
+		},
+		QueueBind:       wamqp.QueueBindConfig{GenerateRoutingKey: func(string) string { return "#" }},
+		Consume:         wamqp.ConsumeConfig{Qos: wamqp.QosConfig{PrefetchCount: b.cfg.Prefetch}},
+		TopologyBuilder: topologyBuilder{t: topo},
+	}
+	if err := b.awaitConnection(b.subConn); err != nil {
+		return nil, err
+	}
+	inner, err := wamqp.NewSubscriberWithConnection(cfg, b.wlog, b.subConn)
+	if err != nil {
+		return nil, fmt.Errorf("rabbit: subscriber for %s: %w", topo.Queue, err)
+	}
+	if err := inner.SubscribeInitialize(s.Destination); err != nil {
+		inner.Close()
 		return nil, fmt.Errorf("rabbit: subscribe %s (group %s): %w", s.Destination, s.Group, err)
 	}
-	return &Subscriber{b: b, sub: s, topo: topo, gate: stream.NewPauseGate(), stop: make(chan struct{}), abandon: make(chan struct{})}, nil
+	return &Subscriber{b: b, sub: s, topo: topo, inner: inner, gate: stream.NewPauseGate(), stop: make(chan struct{}), abandon: make(chan struct{})}, nil
 }
 
 // Topology is what the subscriber declared.
@@ -81,108 +94,42 @@ func (s *Subscriber) Subscribe(ctx context.Context, topic string) (<-chan *messa
 	if s.closed {
 		return nil, ErrClosed
 	}
-	var first *consumer
+	var first <-chan *message.Message
+	var cancel context.CancelFunc
 	if !s.Paused() {
 		var err error
-		if first, err = s.consume(); err != nil {
+		if first, cancel, err = s.consume(ctx); err != nil {
 			return nil, err
 		}
 	}
 	out := make(chan *message.Message)
 	s.members.Add(1)
-	go s.member(ctx, first, out)
+	go s.member(ctx, first, cancel, out)
 	return out, nil
 }
 
-// consumer is one AMQP consumer of a member: its channel, and the
-// goroutine (settle) that acks or nacks its deliveries in handing order.
-type consumer struct {
-	ch         *amqp.Channel
-	deliveries <-chan amqp.Delivery
-	held       chan heldDelivery // handed out and acked or nacked, in order
-	failed     chan struct{}     // closed by settle when it requeued one
-	settled    chan struct{}     // closed when settle returns
-}
-
-// heldDelivery is a delivery whose outcome (nil: its outputs are stored)
-// arrives on outcome, once.
-type heldDelivery struct {
-	tag     uint64
-	outcome chan error
-}
-
-// consume opens a channel, declares the topology on it and starts a
-// consumer.
-func (s *Subscriber) consume() (*consumer, error) {
+// consume starts a watermill-amqp consumer; cancel ends it.
+func (s *Subscriber) consume(ctx context.Context) (<-chan *message.Message, context.CancelFunc, error) {
 	if err := s.b.awaitConnection(s.b.subConn); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	ch, err := s.b.subConn.Connection().Channel()
+	cctx, cancel := context.WithCancel(ctx)
+	in, err := s.inner.Subscribe(cctx, s.sub.Destination)
 	if err != nil {
-		return nil, fmt.Errorf("rabbit: consume %s: open channel: %w", s.topo.Queue, err)
+		cancel()
+		return nil, nil, fmt.Errorf("rabbit: subscribe %s (queue %s): %w", s.sub.Destination, s.topo.Queue, err)
 	}
-	if err := ch.Qos(s.b.cfg.Prefetch, 0, false); err != nil {
-		ch.Close()
-		return nil, fmt.Errorf("rabbit: consume %s: qos: %w", s.topo.Queue, err)
-	}
-	if err := s.topo.Declare(ch); err != nil {
-		ch.Close()
-		return nil, err
-	}
-	ds, err := ch.Consume(s.topo.Queue, "", false, false, false, false, nil)
-	if err != nil {
-		ch.Close()
-		return nil, fmt.Errorf("rabbit: consume %s: %w", s.topo.Queue, err)
-	}
-	c := &consumer{ch: ch, deliveries: ds, held: make(chan heldDelivery, asyncWindow),
-		failed: make(chan struct{}), settled: make(chan struct{})}
-	go c.settle(s.abandon)
-	return c, nil
-}
-
-// settle acks the held deliveries in order as their outcomes arrive; from
-// the first failed one on it nacks them with requeue. It returns when held
-// closes, or when abandon does (closing the channel then requeues the
-// rest).
-func (c *consumer) settle(abandon <-chan struct{}) {
-	defer close(c.settled)
-	failed := false
-	for h := range c.held {
-		var err error
-		select {
-		case err = <-h.outcome:
-		case <-abandon:
-			return
-		}
-		if err == nil && !failed {
-			c.ch.Ack(h.tag, false) // an error: the channel is gone and the broker requeues
-			continue
-		}
-		if !failed {
-			failed = true
-			close(c.failed)
-		}
-		c.ch.Nack(h.tag, false, true)
-	}
-}
-
-// close waits for the held deliveries to be settled (or abandoned) and
-// closes the channel, which requeues what was prefetched.
-func (c *consumer) close() {
-	close(c.held)
-	<-c.settled
-	c.ch.Close()
+	return in, cancel, nil
 }
 
 // member runs one member: it relays from a consumer, ends the consumer
-// while the subscriber is paused, after a failed message and after a lost
-// connection, and starts a new one when it may consume again. c is the
+// while the subscriber is paused and starts a new one on resume. in is the
 // first consumer (nil when the member starts paused).
-func (s *Subscriber) member(ctx context.Context, c *consumer, out chan<- *message.Message) {
+func (s *Subscriber) member(ctx context.Context, in <-chan *message.Message, cancel context.CancelFunc, out chan<- *message.Message) {
 	defer s.members.Done()
 	defer close(out)
 	for {
-		for c == nil {
+		if in == nil {
 			select {
 			case <-s.gate.Wait():
 			case <-s.stop:
@@ -191,127 +138,67 @@ func (s *Subscriber) member(ctx context.Context, c *consumer, out chan<- *messag
 				return
 			}
 			var err error
-			if c, err = s.consume(); err != nil {
-				s.b.log.Error("rabbit: cannot consume; trying again", "queue", s.topo.Queue, "error", err)
-				select {
-				case <-time.After(time.Second):
-				case <-s.stop:
-					return
-				case <-ctx.Done():
-					return
-				}
+			if in, cancel, err = s.consume(ctx); err != nil {
+				s.b.log.Error("rabbit: cannot consume again after a resume; the member stops",
+					"queue", s.topo.Queue, "error", err)
+				return
 			}
 		}
-		stopped := s.relay(ctx, c, out)
-		c.close()
-		if stopped {
+		paused := s.relay(in, out)
+		cancel()
+		if !paused {
 			return
 		}
-		c = nil
+		// The consumer may still be handing out a message it had taken:
+		// give each back until it has stopped. Its channel's close
+		// requeues the rest of its prefetch.
+		for m := range in {
+			m.Nack()
+		}
+		in = nil
 	}
 }
 
-// relay passes deliveries of c to the caller, one at a time, and queues
-// each for settling once the caller acked or nacked it. It returns true
-// when the member is to stop, false when it is to consume again (paused, a
-// message failed, or the channel closed).
-func (s *Subscriber) relay(ctx context.Context, c *consumer, out chan<- *message.Message) (stopped bool) {
-	marshaler := Marshaler{Transient: s.b.cfg.Transient}
+// relay passes messages from watermill-amqp to the caller, and waits for
+// each to be settled, so that Close can wait for what is in hand. It
+// returns true when the subscriber was paused, false when it stopped.
+func (s *Subscriber) relay(in <-chan *message.Message, out chan<- *message.Message) (paused bool) {
 	for {
 		shut, ok := s.gate.Enter()
 		if !ok {
-			return false
+			return true
 		}
-		var d amqp.Delivery
 		select {
 		case <-s.stop:
 			s.gate.Leave()
-			return true
-		case <-ctx.Done():
-			s.gate.Leave()
-			return true
+			return false
 		case <-shut:
 			s.gate.Leave()
-			return false
-		case <-c.failed:
-			s.gate.Leave()
-			return false
-		case d, ok = <-c.deliveries:
+			return true
+		case m, ok := <-in:
 			if !ok {
 				s.gate.Leave()
 				return false
 			}
-		}
-		h := heldDelivery{tag: d.DeliveryTag, outcome: make(chan error, 1)}
-		m, err := marshaler.Unmarshal(d)
-		if err != nil {
-			s.gate.Leave()
-			s.b.log.Error("rabbit: unreadable message; rejected (dead-lettered)", "queue", s.topo.Queue, "error", err)
-			c.ch.Nack(d.DeliveryTag, false, false)
-			continue
-		}
-		// With prefetch 1 the broker sends the next delivery only after
-		// this one's ack, so a hold could not overlap anything: the SDK
-		// then sends outputs synchronously, over the publisher's pool of
-		// channels.
-		var hold *stream.CommitHold
-		if s.b.cfg.Prefetch > 1 {
-			var hctx context.Context
-			hctx, hold = stream.WithCommitHold(ctx)
-			m.SetContext(hctx)
-		} else {
-			m.SetContext(ctx)
-		}
-		select {
-		case out <- m:
-		case <-s.stop:
-			s.gate.Leave()
-			h.outcome <- errNotHandled
-			s.hold(c, h)
-			return true
-		case <-ctx.Done():
-			s.gate.Leave()
-			h.outcome <- errNotHandled
-			s.hold(c, h)
-			return true
-		case <-shut:
-			s.gate.Leave()
-			h.outcome <- errNotHandled
-			s.hold(c, h)
-			return false
-		case <-c.failed:
-			// An earlier message failed: m comes again after it.
-			s.gate.Leave()
-			h.outcome <- errNotHandled
-			s.hold(c, h)
-			return false
-		}
-		s.gate.Leave()
-		select {
-		case <-m.Acked():
-			if hold == nil {
-				h.outcome <- nil
-			} else {
-				hold.Settled(func(err error) { h.outcome <- err })
+			select {
+			case out <- m:
+			case <-s.stop:
+				m.Nack()
+				s.gate.Leave()
+				return false
+			case <-shut:
+				m.Nack()
+				s.gate.Leave()
+				return true
 			}
-		case <-m.Nacked():
-			h.outcome <- errNacked
-		case <-s.abandon:
-			return true
+			s.gate.Leave()
+			select {
+			case <-m.Acked():
+			case <-m.Nacked():
+			case <-s.abandon:
+				return false
+			}
 		}
-		if !s.hold(c, h) {
-			return true
-		}
-	}
-}
-
-// hold queues h for settling; false when close-timeout passed first.
-func (s *Subscriber) hold(c *consumer, h heldDelivery) bool {
-	select {
-	case c.held <- h:
-		return true
-	case <-s.abandon:
-		return false
 	}
 }
 
@@ -328,14 +215,14 @@ func (s *Subscriber) Close() error {
 	timer := time.AfterFunc(s.b.cfg.CloseTimeout, func() { close(s.abandon) })
 	s.members.Wait()
 	timer.Stop()
-	var err error
+	err := s.inner.Close()
 	if !s.topo.Durable && s.b.subConn.IsConnected() {
 		derr := s.b.withChannel(s.b.subConn, func(ch *amqp.Channel) error {
 			_, err := ch.QueueDelete(s.topo.Queue, false, false, false)
 			return err
 		})
 		if derr != nil && !errors.Is(derr, amqp.ErrClosed) {
-			err = fmt.Errorf("rabbit: delete anonymous queue %s: %w", s.topo.Queue, derr)
+			err = errors.Join(err, fmt.Errorf("rabbit: delete anonymous queue %s: %w", s.topo.Queue, derr))
 		}
 	}
 	s.b.forget(s)
