@@ -3,7 +3,6 @@ package kafka
 import (
 	"errors"
 	"fmt"
-	"math"
 	"reflect"
 	"slices"
 	"strconv"
@@ -199,8 +198,8 @@ func (c *Config) Validate() error {
 	if err := p.Validate(); err != nil {
 		errs = append(errs, err)
 	}
-	if w := c.FetchMaxWait; w != 0 && (w < 10*time.Millisecond || w > math.MaxInt32*time.Millisecond) {
-		errs = append(errs, fmt.Errorf("fetch-max-wait %s: want 10ms to %s (Kafka's limits)", w, math.MaxInt32*time.Millisecond))
+	if err := checkFetchMaxWait(c.FetchMaxWait); err != nil {
+		errs = append(errs, err)
 	}
 	if c.ReplicationFactor < 0 {
 		errs = append(errs, fmt.Errorf("replication-factor %d: must be positive", c.ReplicationFactor))

@@ -163,8 +163,8 @@ func (c *SubscriberConfig) Validate() error {
 	if c.NackResendDelay < 0 || c.CloseTimeout < 0 || c.RevokeTimeout < 0 || c.CommitInterval < 0 {
 		errs = append(errs, errors.New("nack-resend-delay, close-timeout, revoke-timeout and commit-interval must not be negative"))
 	}
-	if w := c.FetchMaxWait; w != 0 && (w < 10*time.Millisecond || w > math.MaxInt32*time.Millisecond) {
-		errs = append(errs, fmt.Errorf("fetch-max-wait %s: want 10ms to %s (Kafka's limits)", w, math.MaxInt32*time.Millisecond))
+	if err := checkFetchMaxWait(c.FetchMaxWait); err != nil {
+		errs = append(errs, err)
 	}
 	if c.MaxBufferedRecords < 0 {
 		errs = append(errs, fmt.Errorf("max-buffered-records %d: must be positive", c.MaxBufferedRecords))
@@ -488,3 +488,13 @@ var (
 	_ message.Subscriber           = (*Subscriber)(nil)
 	_ message.SubscribeInitializer = (*Subscriber)(nil)
 )
+
+// checkFetchMaxWait refuses a fetch-max-wait outside what Kafka accepts
+// (franz-go refuses less than 10ms; the request carries milliseconds in an
+// int32). Zero means the default.
+func checkFetchMaxWait(w time.Duration) error {
+	if w != 0 && (w < 10*time.Millisecond || w > math.MaxInt32*time.Millisecond) {
+		return fmt.Errorf("fetch-max-wait %s: want 10ms to %s (Kafka's limits)", w, math.MaxInt32*time.Millisecond)
+	}
+	return nil
+}
