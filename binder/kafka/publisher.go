@@ -179,19 +179,9 @@ func (p *Publisher) Publish(topic string, msgs ...*message.Message) error {
 	}
 	recs := make([]*kgo.Record, len(msgs))
 	for i, msg := range msgs {
-		rec, err := p.cfg.Marshaler.Marshal(topic, msg)
-		if err != nil {
-			return fmt.Errorf("kafka: marshal message %s for topic %s: %w", msg.UUID, topic, err)
+		if recs[i], err = p.marshal(ctx, topic, msg, &partitions); err != nil {
+			return err
 		}
-		if part, ok := explicitPartition(rec.Context); ok {
-			if err := p.checkPartition(ctx, topic, part, &partitions); err != nil {
-				return err
-			}
-			rec.Context = WithPartition(msg.Context(), part)
-		} else if rec.Context == nil {
-			rec.Context = msg.Context()
-		}
-		recs[i] = rec
 	}
 	for i, r := range p.cl.ProduceSync(ctx, recs...) {
 		if r.Err != nil {
@@ -247,15 +237,19 @@ func (p *Publisher) record(ctx context.Context, topic string, msg *message.Messa
 			return nil, err
 		}
 	}
+	return p.marshal(ctx, topic, msg, &partitions)
+}
+
+// marshal makes msg's record for topic. A message naming its partition is
+// checked against *partitions, the known partition count of topic (see
+// checkPartition).
+func (p *Publisher) marshal(ctx context.Context, topic string, msg *message.Message, partitions *int32) (*kgo.Record, error) {
 	rec, err := p.cfg.Marshaler.Marshal(topic, msg)
 	if err != nil {
 		return nil, fmt.Errorf("kafka: marshal message %s for topic %s: %w", msg.UUID, topic, err)
 	}
 	if part, ok := explicitPartition(rec.Context); ok {
-		pctx, cancel := context.WithTimeout(ctx, p.cfg.DeliveryTimeout)
-		err := p.checkPartition(pctx, topic, part, &partitions)
-		cancel()
-		if err != nil {
+		if err := p.checkPartition(ctx, topic, part, partitions); err != nil {
 			return nil, err
 		}
 		rec.Context = WithPartition(msg.Context(), part)
@@ -285,11 +279,13 @@ func (p *Publisher) provision(ctx context.Context, topic string) (int32, error) 
 
 // checkPartition fails a message sent to a partition the topic does not
 // have. *n is the known partition count (0: unknown); it is refreshed once,
-// for a topic that grew.
+// for a topic that grew, within DeliveryTimeout.
 func (p *Publisher) checkPartition(ctx context.Context, topic string, part int32, n *int32) error {
 	if part < *n {
 		return nil
 	}
+	ctx, cancel := context.WithTimeout(ctx, p.cfg.DeliveryTimeout)
+	defer cancel()
 	m, err := p.prov.partitions(ctx, topic, true)
 	if err != nil {
 		return fmt.Errorf("kafka: partition %d of topic %s: %w", part, topic, err)
