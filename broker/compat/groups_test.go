@@ -346,11 +346,7 @@ func TestKcatAndFranzGoShareAGroup(t *testing.T) {
 		partitions = 4
 	)
 	createTopic(t, b.Addr(), topic, partitions)
-	prod := &groupProducer{
-		cl:         newClient(t, b.Addr(), kgo.DefaultProduceTopic(topic), kgo.RecordPartitioner(kgo.ManualPartitioner())),
-		partitions: partitions,
-		written:    map[[2]int64]string{},
-	}
+	prod := newGroupProducer(t, b.Addr(), topic, partitions)
 	adm := kadm.NewClient(newClient(t, b.Addr()))
 
 	fm := startFranzMember(t, b.Addr(), topic, group, "franz-member")
@@ -421,11 +417,7 @@ func TestGroupResumesAfterBrokerKill(t *testing.T) {
 		partitions = 3
 	)
 	createTopic(t, b.Addr(), topic, partitions)
-	prod := &groupProducer{
-		cl:         newClient(t, b.Addr(), kgo.DefaultProduceTopic(topic), kgo.RecordPartitioner(kgo.ManualPartitioner())),
-		partitions: partitions,
-		written:    map[[2]int64]string{},
-	}
+	prod := newGroupProducer(t, b.Addr(), topic, partitions)
 	prod.produce(t, 300)
 
 	// A member commits offsets of its own choosing, then leaves.
@@ -611,11 +603,7 @@ func TestStaticMemberRejoinsWithoutRebalance(t *testing.T) {
 		partitions = 4
 	)
 	createTopic(t, b.Addr(), topic, partitions)
-	prod := &groupProducer{
-		cl:         newClient(t, b.Addr(), kgo.DefaultProduceTopic(topic), kgo.RecordPartitioner(kgo.ManualPartitioner())),
-		partitions: partitions,
-		written:    map[[2]int64]string{},
-	}
+	prod := newGroupProducer(t, b.Addr(), topic, partitions)
 	static := func(name, id string) *kcatMember {
 		return startKcatMember(t, kcat, b.Addr(), topic, group, name, "-X", "group.instance.id="+id)
 	}

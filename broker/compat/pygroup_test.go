@@ -198,6 +198,13 @@ type groupProducer struct {
 	written    map[[2]int64]string // (partition, offset) -> value
 }
 
+// newGroupProducer writes round-robin over the partitions of topic with
+// a client made with opts on top of the manual partitioner.
+func newGroupProducer(t testing.TB, addr, topic string, partitions int32, opts ...kgo.Opt) *groupProducer {
+	opts = append([]kgo.Opt{kgo.DefaultProduceTopic(topic), kgo.RecordPartitioner(kgo.ManualPartitioner())}, opts...)
+	return &groupProducer{cl: newClient(t, addr, opts...), partitions: partitions, written: map[[2]int64]string{}}
+}
+
 func (g *groupProducer) produce(t testing.TB, n int) {
 	t.Helper()
 	recs := make([]*kgo.Record, n)
@@ -260,13 +267,8 @@ func TestKafkaPythonConsumerGroup(t *testing.T) {
 		session    = 6 * time.Second
 	)
 	createTopic(t, b.Addr(), topic, partitions)
-	prod := &groupProducer{
-		// kafka-python on Debian has no snappy, franz-go's default codec.
-		cl: newClient(t, b.Addr(), kgo.DefaultProduceTopic(topic), kgo.RecordPartitioner(kgo.ManualPartitioner()),
-			kgo.ProducerBatchCompression(kgo.GzipCompression())),
-		partitions: partitions,
-		written:    map[[2]int64]string{},
-	}
+	// kafka-python on Debian has no snappy, franz-go's default codec.
+	prod := newGroupProducer(t, b.Addr(), topic, partitions, kgo.ProducerBatchCompression(kgo.GzipCompression()))
 	prod.produce(t, 100)
 
 	a := startPyMember(t, b.Addr(), topic, group, "member-a", session)
@@ -345,12 +347,7 @@ func TestKafkaPythonGroupSurvivesBrokerKill(t *testing.T) {
 		session    = 6 * time.Second
 	)
 	createTopic(t, b.Addr(), topic, partitions)
-	prod := &groupProducer{
-		cl: newClient(t, b.Addr(), kgo.DefaultProduceTopic(topic), kgo.RecordPartitioner(kgo.ManualPartitioner()),
-			kgo.ProducerBatchCompression(kgo.GzipCompression())),
-		partitions: partitions,
-		written:    map[[2]int64]string{},
-	}
+	prod := newGroupProducer(t, b.Addr(), topic, partitions, kgo.ProducerBatchCompression(kgo.GzipCompression()))
 	prod.produce(t, 200)
 	a := startPyMember(t, b.Addr(), topic, group, "member-a", session)
 	c := startPyMember(t, b.Addr(), topic, group, "member-c", session)
