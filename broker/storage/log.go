@@ -179,14 +179,20 @@ func (l *Log) appendLocked(batch []byte, h record.Header) (AppendResult, pageTri
 			l.pend = l.bufs.get()
 		}
 		l.pend = append(l.pend, batch...)
-	} else if _, err := seg.log.WriteAt(batch, pos); err != nil {
-		// Cut off whatever part of the batch landed; if even that fails
-		// the tail of the file is unknown and only recovery can fix it.
-		if terr := seg.log.Truncate(pos); terr != nil {
-			l.failed = fmt.Errorf("storage: write %s: %w (and truncate: %v)", seg.path(logExt), err, terr)
-			l.logger.Error("log failed", "dir", l.dir, "err", l.failed)
+	} else {
+		seg.reserve(pos, pos+int64(len(batch)), l.opts.SegmentBytes)
+		if _, err := seg.log.WriteAt(batch, pos); err != nil {
+			// Cut off whatever part of the batch landed; if even that
+			// fails the tail of the file is unknown and only recovery
+			// can fix it.
+			if terr := seg.log.Truncate(pos); terr != nil {
+				l.failed = fmt.Errorf("storage: write %s: %w (and truncate: %v)", seg.path(logExt), err, terr)
+				l.logger.Error("log failed", "dir", l.dir, "err", l.failed)
+			} else {
+				seg.reserved = min(seg.reserved, pos)
+			}
+			return AppendResult{}, pageTrim{}, fmt.Errorf("storage: write %s at byte %d: %w", seg.path(logExt), pos, err)
 		}
-		return AppendResult{}, pageTrim{}, fmt.Errorf("storage: write %s at byte %d: %w", seg.path(logExt), pos, err)
 	}
 	if seg.size == 0 {
 		seg.firstTS = nowMs
@@ -366,6 +372,7 @@ func (l *Log) closeClean() error {
 	if err := act.log.Sync(); err != nil {
 		return fmt.Errorf("storage: sync %s: %w", act.path(logExt), err)
 	}
+	act.release()
 	if err := writeFile(l.fs, filepath.Join(l.dir, cleanFile), nil); err != nil {
 		return err
 	}

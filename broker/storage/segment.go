@@ -51,6 +51,7 @@ type segment struct {
 	sealed      bool
 	uncachedTo  int64      // bytes below it were dropped from the page cache (cache.go); Log.mu
 	writingTo   int64      // bytes below it were handed to the kernel's writeback (cache.go); Log.mu
+	reserved    int64      // disk space of the .log file is allocated below it, -1: unknown (reserve.go); the segment's writer
 	mem         *memIndex  // while active
 	files       *fileIndex // once sealed
 
@@ -118,6 +119,7 @@ func (s *segment) seal(fsys vfs.FS) error {
 	if err := s.log.Sync(); err != nil {
 		return fmt.Errorf("storage: sync %s: %w", s.path(logExt), err)
 	}
+	s.release()
 	offs, err := fsys.Open(s.path(indexExt))
 	if err != nil {
 		return fmt.Errorf("storage: open %s: %w", s.path(indexExt), err)

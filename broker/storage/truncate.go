@@ -79,6 +79,7 @@ func (l *Log) TruncateTo(offset int64) (int64, error) {
 	if err := act.log.Truncate(cut); err != nil {
 		return fail(fmt.Errorf("storage: truncate %s to %d: %w", act.path(logExt), cut, err))
 	}
+	act.reserved = min(act.reserved, cut) // the truncate freed the space past cut
 	if err := act.log.Sync(); err != nil {
 		return fail(fmt.Errorf("storage: sync %s: %w", act.path(logExt), err))
 	}

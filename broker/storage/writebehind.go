@@ -54,10 +54,12 @@ func (l *Log) writeHeld(trim bool) (pageTrim, error) {
 		return pageTrim{}, nil
 	}
 	buf, seg, pos := l.pend, l.wseg, l.wpos
+	limit := l.opts.SegmentBytes
 	l.pend = nil // appends during the write take a buffer of their own
 	seg.ref()
 	l.mu.Unlock()
 
+	seg.reserve(pos, pos+int64(len(buf)), limit)
 	_, err := seg.log.WriteAt(buf, pos)
 	n := len(buf)
 	l.bufs.put(buf)
@@ -82,6 +84,7 @@ func (l *Log) writePending() error {
 	}
 	buf, seg, pos := l.pend, l.wseg, l.wpos
 	l.pend = nil
+	seg.reserve(pos, pos+int64(len(buf)), l.opts.SegmentBytes)
 	_, err := seg.log.WriteAt(buf, pos)
 	l.bufs.put(buf)
 	return l.wrote(seg, pos, len(buf), err)
