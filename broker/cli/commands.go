@@ -514,12 +514,18 @@ func perfProduceCommand() *cobra.Command {
 		Long: "Produce records of random bytes (so compression cannot flatter the figures) to a topic,\n" +
 			"creating it with --partitions if it does not exist. Latency is from the send call to the\n" +
 			"acknowledgement. With --sync each producer waits for each record's acknowledgement\n" +
-			"before sending the next: the latency of a single produce.",
+			"before sending the next: the latency of a single produce. A record not acknowledged\n" +
+			"within --timeout, retries included, counts as an error.",
 		Example: "  millstream perf produce --topic perf --num-records 1000000\n" +
 			"  millstream perf produce --topic perf --duration 30s --sync --json",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			settings.BatchMaxBytes = batchMax
+			// A record not acknowledged within --timeout, retries included,
+			// counts as failed: without a bound the client retries a
+			// broker that went away or answers with a retriable error
+			// forever, and the test never ends.
+			settings.DeliveryTimeout = conn.timeout
 			popts, err := settings.ClientOpts()
 			if err != nil {
 				return err

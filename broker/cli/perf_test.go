@@ -74,3 +74,42 @@ func TestPerfProduceCommandJSON(t *testing.T) {
 		t.Errorf("perf produce without a limit = %v, want a refusal", err)
 	}
 }
+
+// TestPerfProduceEndsWhenBrokerGoesAway: when the broker stops in the
+// middle of a run, perf produce still ends (a record not acknowledged
+// within --timeout counts as an error) and reports the failures, where the
+// client alone would retry the records it holds forever.
+func TestPerfProduceEndsWhenBrokerGoesAway(t *testing.T) {
+	b := brokertest.Start(t)
+	type result struct {
+		out, stderr string
+		err         error
+	}
+	done := make(chan result, 1)
+	go func() {
+		out, stderr, err := run(t, "", "perf", "produce", "-b", b.Addr(), "--topic", "gone", "--duration", "3s",
+			"--timeout", "2s", "--record-size", "512", "--json", "--progress-interval", "0")
+		done <- result{out, stderr, err}
+	}()
+	time.Sleep(time.Second) // let records flow first; the test holds wherever the stop lands
+	b.Close()
+	select {
+	case r := <-done:
+		if r.err == nil || !strings.Contains(r.err.Error(), "records failed") {
+			// Stopped before the topic was made: a clear error is right too.
+			if r.err != nil && strings.Contains(r.err.Error(), "perf produce:") {
+				t.Skipf("the broker stopped before the run began: %v", r.err)
+			}
+			t.Fatalf("perf produce = %v (stderr %q), want an error counting the records that failed", r.err, r.stderr)
+		}
+		var s perfstat.Summary
+		if err := json.Unmarshal([]byte(r.out), &s); err != nil {
+			t.Fatalf("perf produce --json printed %q (stderr %q): %v", r.out, r.stderr, err)
+		}
+		if s.Errors == 0 || s.FirstError == "" || s.Records == 0 {
+			t.Errorf("summary = %+v, want the records sent before the stop and those never acknowledged after it", s)
+		}
+	case <-time.After(2 * time.Minute):
+		t.Fatal("perf produce did not end within 2 minutes of its 3s run after the broker stopped")
+	}
+}
