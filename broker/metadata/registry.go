@@ -337,7 +337,7 @@ func ValidateTopicName(name string) error {
 	case strings.HasPrefix(name, "__"):
 		return fmt.Errorf("%w: %q: names starting with __ are reserved for internal topics", ErrInvalidTopic, name)
 	}
-	for _, c := range []byte(name) {
+	for _, c := range name { // by character, so that the error names the one the user typed
 		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-'
 		if !ok {
 			return fmt.Errorf("%w: %q: character %q is not one of [a-zA-Z0-9._-]", ErrInvalidTopic, name, c)

@@ -97,6 +97,10 @@ func TestRegistryErrors(t *testing.T) {
 			t.Errorf("%s: %v, want %v", tc.name, tc.err, tc.want)
 		}
 	}
+	// The error names the character the user typed, not one of its bytes.
+	if err := metadata.ValidateTopicName("tópico"); err == nil || !strings.Contains(err.Error(), "character 'ó'") {
+		t.Errorf("ValidateTopicName(tópico) = %v, want it to name the character 'ó'", err)
+	}
 	var ce *metadata.ConfigError
 	if _, err := r.Create("z", 1, map[string]string{"cleanup.policy": "compact"}); !errors.As(err, &ce) || ce.Key != "cleanup.policy" {
 		t.Errorf("compact: %v, want a ConfigError for cleanup.policy", err)
