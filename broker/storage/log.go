@@ -228,7 +228,7 @@ func (l *Log) usable() error {
 // starts a new one at base. l.mu held.
 func (l *Log) roll(base int64) error {
 	old := l.active()
-	if err := old.seal(l.fs); err != nil {
+	if err := old.seal(l.fs, l.logger); err != nil {
 		l.failed = err
 		return fmt.Errorf("storage: roll %s: %w: %w", l.dir, ErrLogFailed, err)
 	}
@@ -369,10 +369,12 @@ func (l *Log) closeClean() error {
 	if err := act.writeIndexes(l.fs); err != nil {
 		return err
 	}
+	if err := act.release(); err != nil {
+		l.logger.Warn("segment keeps disk space reserved ahead of its end", "err", err)
+	}
 	if err := act.log.Sync(); err != nil {
 		return fmt.Errorf("storage: sync %s: %w", act.path(logExt), err)
 	}
-	act.release()
 	if err := writeFile(l.fs, filepath.Join(l.dir, cleanFile), nil); err != nil {
 		return err
 	}

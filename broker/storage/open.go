@@ -424,7 +424,6 @@ func (l *Log) recoverActive(seg *segment, size int64) error {
 		}
 	}
 	seg.size = pos
-	seg.reserved = -1 // space reserved before the crash may be left (reserve.go)
 	if err := seg.log.Sync(); err != nil {
 		return fmt.Errorf("storage: recover %s: sync: %w", path, err)
 	}

@@ -1,5 +1,11 @@
 package storage
 
+import (
+	"errors"
+	"fmt"
+	"sync/atomic"
+)
+
 // Disk space is reserved ahead of the writes to a segment's .log file
 // (reserve), and what was not used is given back when the segment is
 // sealed or the log closed (release).
@@ -17,16 +23,31 @@ package storage
 //
 // The reservation keeps the file's size (FALLOC_FL_KEEP_SIZE): readers and
 // recovery see only what was written. A crash can leave the reserved
-// blocks past the end of the active segment's file; recovery marks the
-// segment (reserved -1) so that they are given back when it is sealed.
+// blocks past the end of the active segment's file; they are given back
+// when it is sealed.
 
 // minReserve and maxReserve bound how far ahead of a write space is
 // reserved: as far again as the segment already holds, so a partition
-// that sees little traffic reserves little, and a busy one 16 MiB.
+// that sees little traffic reserves little (64 KiB at first), and a busy
+// one up to 16 MiB. A partition's extra disk use is thus at most its
+// active segment's size plus 64 KiB, and never more than 16 MiB.
 const (
-	minReserve = 1 << 20
+	minReserve = 64 << 10
 	maxReserve = 16 << 20
 )
+
+// reserveOff is set when the file system cannot reserve space
+// (fallocate with FALLOC_FL_KEEP_SIZE unsupported): nothing tries again
+// in this process. A broker keeps its data on one file system.
+var reserveOff atomic.Bool
+
+// errNotOSFile is allocate's answer for a file that is not an operating
+// system file (vfs.Mem, wrappers): nothing to reserve, nothing wrong.
+var errNotOSFile = errors.New("not an operating system file")
+
+// errCannotReserve is allocate's answer when the file system does not
+// support reserving space.
+var errCannotReserve = errors.New("the file system cannot reserve space")
 
 // reserveTo returns the end of the space to reserve before a write that
 // ends at end, given that the file has space up to reserved and that the
@@ -41,30 +62,41 @@ func reserveTo(reserved, end, limit int64) (to int64, ok bool) {
 
 // reserve allocates the disk space of s's .log file for a write of the
 // bytes [pos, end) and some way beyond, never past limit (the segment's
-// roll size) unless the write itself goes past it. It is advice: a file that is not
-// an operating system file, or an error (the write that follows reports a
-// full disk itself), leaves the file as it was. Called by the segment's
-// writer only (Log.flushMu with write-behind, Log.mu without).
+// roll size) unless the write itself goes past it. It is advice: errors
+// leave the file as it was, and the write that follows reports a full disk
+// itself. After another failure (a full disk) the next try comes a step
+// later, not at the next write. Called by the segment's writer only: with
+// write-behind, under Log.flushMu while Log.wseg is s; without, under
+// Log.mu.
 func (s *segment) reserve(pos, end, limit int64) {
+	if reserveOff.Load() {
+		return
+	}
 	to, ok := reserveTo(s.reserved, end, limit)
 	if !ok {
 		return
 	}
-	from := max(s.reserved, pos)
-	if allocate(s.log, from, to) {
-		s.reserved = to
+	switch err := allocate(s.log, max(s.reserved, pos), to); {
+	case errors.Is(err, errNotOSFile):
+	case errors.Is(err, errCannotReserve):
+		reserveOff.Store(true)
+	default:
+		s.reserved = to // also after an error: release truncates whatever was allocated
 	}
 }
 
-// release gives back the space reserved past the end of the file. Called
-// with Log.mu held, after the last write to the segment.
-func (s *segment) release() {
-	if s.reserved >= 0 && s.reserved <= s.size {
-		return
+// release gives back the space reserved past the end of the file by
+// truncating it to its size, which frees the blocks beyond on Linux file
+// systems and leaves the bytes as they are. It does so whether or not
+// anything is known to be reserved: what a crash left, or a failed
+// reservation allocated in part, goes back too. Called with Log.mu held,
+// after the last write to the segment and before its fsync, which then
+// makes the truncation durable too. The error is for the caller to log:
+// the segment is fine without the truncation.
+func (s *segment) release() error {
+	if err := s.log.Truncate(s.size); err != nil {
+		return fmt.Errorf("storage: give back the space reserved for %s: %w", s.path(logExt), err)
 	}
-	// Truncating to the current size frees the blocks beyond it on Linux
-	// file systems; the bytes stay as they are.
-	if err := s.log.Truncate(s.size); err == nil {
-		s.reserved = s.size
-	}
+	s.reserved = s.size
+	return nil
 }

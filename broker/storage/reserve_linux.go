@@ -1,17 +1,23 @@
 package storage
 
 import (
+	"errors"
+
 	"golang.org/x/sys/unix"
 
 	"github.com/millstream/millstream/broker/vfs"
 )
 
 // allocate allocates the disk blocks of f in [from, to) without changing
-// its size, and reports whether it did.
-func allocate(f vfs.File, from, to int64) bool {
+// its size.
+func allocate(f vfs.File, from, to int64) error {
 	of, ok := f.(interface{ Fd() uintptr })
 	if !ok {
-		return false
+		return errNotOSFile
 	}
-	return unix.Fallocate(int(of.Fd()), unix.FALLOC_FL_KEEP_SIZE, from, to-from) == nil
+	err := unix.Fallocate(int(of.Fd()), unix.FALLOC_FL_KEEP_SIZE, from, to-from)
+	if errors.Is(err, unix.EOPNOTSUPP) || errors.Is(err, unix.ENOSYS) || errors.Is(err, unix.ENODEV) {
+		return errCannotReserve
+	}
+	return err
 }

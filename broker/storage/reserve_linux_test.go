@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/millstream/millstream/broker/record"
 	"github.com/millstream/millstream/broker/storage"
 )
@@ -29,6 +31,15 @@ func allocatedBytes(t *testing.T, path string) (size, allocated int64) {
 // roll (also when a crash came between) and when the log is closed, and a
 // reopened log reads exactly what was written.
 func TestSegmentSpaceReservedAheadAndGivenBack(t *testing.T) {
+	probe, err := os.Create(filepath.Join(t.TempDir(), "probe"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = unix.Fallocate(int(probe.Fd()), unix.FALLOC_FL_KEEP_SIZE, 0, 1<<20)
+	probe.Close()
+	if err != nil {
+		t.Skipf("the temporary directory's file system cannot reserve space (fallocate: %v)", err)
+	}
 	for _, wb := range []bool{true, false} {
 		name := "write-behind"
 		if !wb {

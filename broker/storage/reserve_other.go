@@ -4,5 +4,5 @@ package storage
 
 import "github.com/millstream/millstream/broker/vfs"
 
-// allocate does nothing where fallocate is not used.
-func allocate(vfs.File, int64, int64) bool { return false }
+// allocate reserves nothing where fallocate is not used.
+func allocate(vfs.File, int64, int64) error { return errCannotReserve }

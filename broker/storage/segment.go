@@ -2,6 +2,7 @@ package storage
 
 import (
 	"fmt"
+	"log/slog"
 	"math"
 	"path/filepath"
 	"strconv"
@@ -51,7 +52,7 @@ type segment struct {
 	sealed      bool
 	uncachedTo  int64      // bytes below it were dropped from the page cache (cache.go); Log.mu
 	writingTo   int64      // bytes below it were handed to the kernel's writeback (cache.go); Log.mu
-	reserved    int64      // disk space of the .log file is allocated below it, -1: unknown (reserve.go); the segment's writer
+	reserved    int64      // disk space of the .log file is reserved below it; who may touch it: see reserve (reserve.go)
 	mem         *memIndex  // while active
 	files       *fileIndex // once sealed
 
@@ -110,16 +111,19 @@ func (s *segment) add(pos int64, h record.Header, size int64, interval int) {
 	s.end = h.LastOffset() + 1
 }
 
-// seal writes the in-memory indexes to their files, fsyncs the log and the
-// indexes, and switches the segment to the file indexes. Log.mu held.
-func (s *segment) seal(fsys vfs.FS) error {
+// seal writes the in-memory indexes to their files, gives back the disk
+// space reserved ahead of the log, fsyncs the log and the indexes, and
+// switches the segment to the file indexes. Log.mu held.
+func (s *segment) seal(fsys vfs.FS, logger *slog.Logger) error {
 	if err := s.writeIndexes(fsys); err != nil {
 		return err
+	}
+	if err := s.release(); err != nil {
+		logger.Warn("segment keeps disk space reserved ahead of its end", "err", err)
 	}
 	if err := s.log.Sync(); err != nil {
 		return fmt.Errorf("storage: sync %s: %w", s.path(logExt), err)
 	}
-	s.release()
 	offs, err := fsys.Open(s.path(indexExt))
 	if err != nil {
 		return fmt.Errorf("storage: open %s: %w", s.path(indexExt), err)
