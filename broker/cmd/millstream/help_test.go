@@ -23,20 +23,7 @@ func TestBrokerHelpGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := cmd.UsageString()
-	const path = "testdata/broker-help.txt"
-	if *rewrite {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got != string(want) {
-		t.Fatalf("%s is stale; run go test ./broker/cmd/millstream -run HelpGolden -rewrite\ngot:\n%s", path, got)
-	}
+	checkGolden(t, "testdata/broker-help.txt", cmd.UsageString(), "HelpGolden")
 }
 
 // TestExampleConfigFile: the example the docs show loads and means what
@@ -81,8 +68,13 @@ func TestCommandListGolden(t *testing.T) {
 	root.InitDefaultCompletionCmd()
 	walk("", root)
 	sort.Strings(lines)
-	got := strings.Join(lines, "\n") + "\n"
-	const path = "testdata/commands.txt"
+	checkGolden(t, "testdata/commands.txt", strings.Join(lines, "\n")+"\n", "CommandListGolden")
+}
+
+// checkGolden fails the test unless got equals the golden file at path;
+// with -rewrite it writes got there first. test names the test to rerun.
+func checkGolden(t *testing.T, path, got, test string) {
+	t.Helper()
 	if *rewrite {
 		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
 			t.Fatal(err)
@@ -93,6 +85,6 @@ func TestCommandListGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	if got != string(want) {
-		t.Fatalf("%s is stale; run go test ./broker/cmd/millstream -run CommandListGolden -rewrite\ngot:\n%s", path, got)
+		t.Fatalf("%s is stale; run go test ./broker/cmd/millstream -run %s -rewrite\ngot:\n%s", path, test, got)
 	}
 }
