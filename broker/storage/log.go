@@ -180,16 +180,13 @@ func (l *Log) appendLocked(batch []byte, h record.Header) (AppendResult, pageTri
 		}
 		l.pend = append(l.pend, batch...)
 	} else {
-		seg.reserve(pos, pos+int64(len(batch)), l.opts.SegmentBytes)
-		if _, err := seg.log.WriteAt(batch, pos); err != nil {
+		if err := seg.write(batch, pos, l.opts.SegmentBytes); err != nil {
 			// Cut off whatever part of the batch landed; if even that
 			// fails the tail of the file is unknown and only recovery
 			// can fix it.
-			if terr := seg.log.Truncate(pos); terr != nil {
+			if terr := seg.truncate(pos); terr != nil {
 				l.failed = fmt.Errorf("storage: write %s: %w (and truncate: %v)", seg.path(logExt), err, terr)
 				l.logger.Error("log failed", "dir", l.dir, "err", l.failed)
-			} else {
-				seg.reserved = min(seg.reserved, pos)
 			}
 			return AppendResult{}, pageTrim{}, fmt.Errorf("storage: write %s at byte %d: %w", seg.path(logExt), pos, err)
 		}
@@ -365,15 +362,8 @@ func (l *Log) Close() error {
 // closeClean makes the active segment durable and writes the clean-shutdown
 // marker. l.mu held.
 func (l *Log) closeClean() error {
-	act := l.active()
-	if err := act.writeIndexes(l.fs); err != nil {
+	if err := l.active().persist(l.fs, l.logger); err != nil {
 		return err
-	}
-	if err := act.release(); err != nil {
-		l.logger.Warn("segment keeps disk space reserved ahead of its end", "err", err)
-	}
-	if err := act.log.Sync(); err != nil {
-		return fmt.Errorf("storage: sync %s: %w", act.path(logExt), err)
 	}
 	if err := writeFile(l.fs, filepath.Join(l.dir, cleanFile), nil); err != nil {
 		return err

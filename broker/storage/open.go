@@ -419,7 +419,7 @@ func (l *Log) recoverActive(seg *segment, size int64) error {
 	}
 	if pos < size {
 		l.logger.Warn("recovery cut the active segment", "segment", path, "at", pos, "dropped_bytes", size-pos, "reason", bad)
-		if err := seg.log.Truncate(pos); err != nil {
+		if err := seg.truncate(pos); err != nil {
 			return fmt.Errorf("storage: recover %s: truncate to %d: %w", path, pos, err)
 		}
 	}

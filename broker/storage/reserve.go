@@ -94,9 +94,28 @@ func (s *segment) reserve(pos, end, limit int64) {
 // makes the truncation durable too. The error is for the caller to log:
 // the segment is fine without the truncation.
 func (s *segment) release() error {
-	if err := s.log.Truncate(s.size); err != nil {
+	if err := s.truncate(s.size); err != nil {
 		return fmt.Errorf("storage: give back the space reserved for %s: %w", s.path(logExt), err)
 	}
-	s.reserved = s.size
+	return nil
+}
+
+// write writes b at pos of the .log file, with disk space reserved ahead
+// of it first (reserve; limit is the segment's roll size). Called by the
+// segment's writer only, as reserve.
+func (s *segment) write(b []byte, pos, limit int64) error {
+	s.reserve(pos, pos+int64(len(b)), limit)
+	_, err := s.log.WriteAt(b, pos)
+	return err
+}
+
+// truncate cuts the .log file to size, which frees its disk space past
+// size, reserved or written. Called by the segment's writer only, or with
+// writes excluded (Log.flushMu and Log.mu held, or while opening).
+func (s *segment) truncate(size int64) error {
+	if err := s.log.Truncate(size); err != nil {
+		return err
+	}
+	s.reserved = size
 	return nil
 }

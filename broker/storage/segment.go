@@ -111,10 +111,12 @@ func (s *segment) add(pos int64, h record.Header, size int64, interval int) {
 	s.end = h.LastOffset() + 1
 }
 
-// seal writes the in-memory indexes to their files, gives back the disk
-// space reserved ahead of the log, fsyncs the log and the indexes, and
-// switches the segment to the file indexes. Log.mu held.
-func (s *segment) seal(fsys vfs.FS, logger *slog.Logger) error {
+// persist makes the segment durable as it stands, for a seal or a clean
+// close: it writes the in-memory indexes to their files and fsyncs them,
+// gives back the disk space reserved ahead of the log (a failure is only
+// logged: the segment is fine with it), and fsyncs the log. Log.mu held,
+// no write in flight.
+func (s *segment) persist(fsys vfs.FS, logger *slog.Logger) error {
 	if err := s.writeIndexes(fsys); err != nil {
 		return err
 	}
@@ -123,6 +125,15 @@ func (s *segment) seal(fsys vfs.FS, logger *slog.Logger) error {
 	}
 	if err := s.log.Sync(); err != nil {
 		return fmt.Errorf("storage: sync %s: %w", s.path(logExt), err)
+	}
+	return nil
+}
+
+// seal persists the segment and switches it to the file indexes. Log.mu
+// held.
+func (s *segment) seal(fsys vfs.FS, logger *slog.Logger) error {
+	if err := s.persist(fsys, logger); err != nil {
+		return err
 	}
 	offs, err := fsys.Open(s.path(indexExt))
 	if err != nil {

@@ -76,10 +76,9 @@ func (l *Log) TruncateTo(offset int64) (int64, error) {
 		seg.unref() // readers in flight keep the old handles until done
 	}
 	l.size -= seg.size - cut
-	if err := act.log.Truncate(cut); err != nil {
+	if err := act.truncate(cut); err != nil {
 		return fail(fmt.Errorf("storage: truncate %s to %d: %w", act.path(logExt), cut, err))
 	}
-	act.reserved = min(act.reserved, cut) // the truncate freed the space past cut
 	if err := act.log.Sync(); err != nil {
 		return fail(fmt.Errorf("storage: sync %s: %w", act.path(logExt), err))
 	}

@@ -59,8 +59,7 @@ func (l *Log) writeHeld(trim bool) (pageTrim, error) {
 	seg.ref()
 	l.mu.Unlock()
 
-	seg.reserve(pos, pos+int64(len(buf)), limit)
-	_, err := seg.log.WriteAt(buf, pos)
+	err := seg.write(buf, pos, limit)
 	n := len(buf)
 	l.bufs.put(buf)
 
@@ -84,8 +83,7 @@ func (l *Log) writePending() error {
 	}
 	buf, seg, pos := l.pend, l.wseg, l.wpos
 	l.pend = nil
-	seg.reserve(pos, pos+int64(len(buf)), l.opts.SegmentBytes)
-	_, err := seg.log.WriteAt(buf, pos)
+	err := seg.write(buf, pos, l.opts.SegmentBytes)
 	l.bufs.put(buf)
 	return l.wrote(seg, pos, len(buf), err)
 }
