@@ -11,6 +11,7 @@ import (
 	"net"
 	"os"
 	"runtime/debug"
+	"sync/atomic"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -33,6 +34,10 @@ type conn struct {
 	// sasl is the authentication state when SASL is on, else nil. Only the
 	// reading goroutine touches it.
 	sasl *connSASL
+	// unanswered counts the queued replies the writer has not finished
+	// with. When it is 0 the writer waits for the next one and can run a
+	// deferred reply's wait itself (see readLoop).
+	unanswered atomic.Int32
 }
 
 // inflight is one request waiting for its turn to be answered.
@@ -45,6 +50,12 @@ type inflight struct {
 	raw   []byte
 	isRaw bool
 	fail  error // set: close the connection instead of answering
+	// wait, when not nil, is a deferred reply not started yet: the writer
+	// runs it when the item's turn comes (runDeferred), or the reader
+	// starts it on a goroutine of its own (goDeferred). key and version
+	// name the request in a panic's log.
+	wait         func(context.Context) kmsg.Response
+	key, version int16
 }
 
 // serve runs the connection until the client leaves, a protocol error, or
@@ -120,12 +131,22 @@ func (c *conn) readLoop(queue chan<- *inflight) error {
 			// failed login's error code), then close.
 			item, err = c.serveUnauthenticated(frame)
 		} else {
-			item, err = c.s.serveFrame(c.ctx, frame, c.nc.RemoteAddr())
+			item, err = c.s.serveLazily(c.ctx, frame, c.nc.RemoteAddr())
 			if err == nil && reusableFrame(frame) {
 				kept = frame
 			}
 		}
+		if item != nil && item.wait != nil && c.unanswered.Load() > 0 {
+			// The writer is busy with earlier replies: the wait starts
+			// now, on its own goroutine, so that it overlaps theirs (an
+			// fsync of another partition, a long-poll). When nothing is
+			// ahead of it, the writer runs it itself: one goroutine and
+			// two wake-ups fewer for a client with one request in flight,
+			// which waits for each reply (acks=all with fsync, long-polls).
+			c.s.goDeferred(c.ctx, item)
+		}
 		if item != nil {
+			c.unanswered.Add(1)
 			select {
 			case queue <- item:
 			case <-c.ctx.Done():
@@ -161,53 +182,8 @@ func (c *conn) writeLoop(queue <-chan *inflight) {
 	var buf []byte
 	failed := false
 	for it := range queue {
-		select {
-		case <-it.done:
-		default:
-			// Not ready (a long-poll, an fsync): send what is buffered
-			// first, so earlier responses do not wait for this one.
-			if !failed && bw.Buffered() > 0 {
-				if err := bw.Flush(); err != nil {
-					c.log.Debug("write response", "err", err)
-					failed = true
-					c.cancel()
-					_ = c.nc.Close()
-				}
-			}
-			select {
-			case <-it.done:
-			case <-c.ctx.Done():
-				failed = true
-				continue
-			}
-		}
-		if !failed && it.fail != nil {
-			c.log.Warn("closing connection", "reason", it.fail)
-			failed = true
-			c.cancel()
-			_ = c.nc.Close()
-		}
-		if failed || (it.resp == nil && !it.isRaw) {
-			continue
-		}
-		if it.isRaw {
-			buf = binary.BigEndian.AppendUint32(buf[:0], uint32(len(it.raw)))
-			buf = append(buf, it.raw...)
-		} else {
-			buf = appendResponse(buf[:0], it.corr, it.resp)
-		}
-		_, err := bw.Write(buf)
-		if err == nil && len(queue) == 0 {
-			// Flush when nothing else is ready to go, so pipelined
-			// responses share a write and a lone one is not held back.
-			err = bw.Flush()
-		}
-		if err != nil {
-			c.log.Debug("write response", "err", err)
-			failed = true
-			c.cancel()
-			_ = c.nc.Close()
-		}
+		c.writeReply(bw, &buf, it, &failed)
+		c.unanswered.Add(-1)
 		if cap(buf) > 1<<20 {
 			buf = nil // do not keep a large fetch response's buffer around
 		}
@@ -217,12 +193,86 @@ func (c *conn) writeLoop(queue <-chan *inflight) {
 	}
 }
 
+// writeReply writes one queued reply once it is ready, running its
+// deferred wait first if nobody started it. *failed is set after a write
+// error or a reply that closes the connection; from then on nothing is
+// written (the queue is still drained, so the reader never blocks).
+func (c *conn) writeReply(bw *bufio.Writer, buf *[]byte, it *inflight, failed *bool) {
+	drop := func(reason error, warn bool) {
+		if warn {
+			c.log.Warn("closing connection", "reason", reason)
+		} else {
+			c.log.Debug("write response", "err", reason)
+		}
+		*failed = true
+		c.cancel()
+		_ = c.nc.Close()
+	}
+	if *failed {
+		return
+	}
+	select {
+	case <-it.done:
+	default:
+		// Not ready (a long-poll, an fsync): send what is buffered first,
+		// so earlier responses do not wait for this one.
+		if bw.Buffered() > 0 {
+			if err := bw.Flush(); err != nil {
+				drop(err, false)
+				return
+			}
+		}
+		if it.wait != nil {
+			c.s.runDeferred(c.ctx, it) // the reader left it to us
+		}
+		select {
+		case <-it.done:
+		case <-c.ctx.Done():
+			*failed = true
+			return
+		}
+	}
+	if it.fail != nil {
+		drop(it.fail, true)
+		return
+	}
+	if it.resp == nil && !it.isRaw {
+		return
+	}
+	if it.isRaw {
+		*buf = binary.BigEndian.AppendUint32((*buf)[:0], uint32(len(it.raw)))
+		*buf = append(*buf, it.raw...)
+	} else {
+		*buf = appendResponse((*buf)[:0], it.corr, it.resp)
+	}
+	_, err := bw.Write(*buf)
+	if err == nil && c.unanswered.Load() == 1 {
+		// Flush when nothing else is queued, so pipelined responses share
+		// a write and a lone one is not held back.
+		err = bw.Flush()
+	}
+	if err != nil {
+		drop(err, false)
+	}
+}
+
 // serveFrame decodes one request frame and runs its handler. It returns
 // the queue item for the reply (nil when the client expects none), or an
-// error that closes the connection. It never panics on client bytes: a
-// panic in decoding or in a handler is recovered, logged with its stack,
-// and closes the connection.
-func (s *Server) serveFrame(ctx context.Context, frame []byte, remote net.Addr) (item *inflight, err error) {
+// error that closes the connection. A deferred reply is under way on its
+// own goroutine. It never panics on client bytes: a panic in decoding or
+// in a handler is recovered, logged with its stack, and closes the
+// connection.
+func (s *Server) serveFrame(ctx context.Context, frame []byte, remote net.Addr) (*inflight, error) {
+	it, err := s.serveLazily(ctx, frame, remote)
+	if it != nil && it.wait != nil {
+		s.goDeferred(ctx, it)
+	}
+	return it, err
+}
+
+// serveLazily is serveFrame without starting a deferred reply: the item's
+// wait is left for the caller to run (runDeferred) or start (goDeferred).
+func (s *Server) serveLazily(ctx context.Context, frame []byte, remote net.Addr) (item *inflight, err error) {
 	var h header
 	defer func() {
 		if p := recover(); p != nil {
@@ -265,32 +315,44 @@ func (s *Server) serveFrame(ctx context.Context, frame []byte, remote net.Addr) 
 	case reply.none:
 		return nil, nil
 	case reply.wait != nil:
-		it := &inflight{corr: h.correlationID, done: make(chan struct{})}
-		s.goDeferred(ctx, it, h, reply.wait)
-		return it, nil
+		return &inflight{corr: h.correlationID, done: make(chan struct{}), wait: reply.wait, key: h.key, version: h.version}, nil
 	case reply.resp == nil:
 		return nil, fmt.Errorf("%s v%d: handler returned no response", kmsg.NameForKey(h.key), h.version)
 	}
 	return done(h.correlationID, reply.resp), nil
 }
 
-// goDeferred runs a deferred reply. Its goroutine is owned by the
-// connection: it ends when wait returns, which wait must do promptly once
-// ctx (the connection's) is cancelled.
-func (s *Server) goDeferred(ctx context.Context, it *inflight, h header, wait func(context.Context) kmsg.Response) {
+// goDeferred starts it's deferred reply on a goroutine owned by the
+// connection: it ends when the wait returns, which the wait must do
+// promptly once ctx (the connection's) is cancelled.
+func (s *Server) goDeferred(ctx context.Context, it *inflight) {
+	wait := it.wait
+	it.wait = nil
 	s.waiting.Add(1)
-	go func() {
-		defer close(it.done)
-		defer s.waiting.Add(-1)
-		defer func() {
-			if p := recover(); p != nil {
-				s.log.Error("panic serving request", "api_key", h.key, "version", h.version, "panic", p, "stack", string(debug.Stack()))
-				it.resp = nil
-				it.fail = fmt.Errorf("internal error serving api key %d v%d: %v", h.key, h.version, p)
-			}
-		}()
-		it.resp = wait(ctx)
+	go s.finishDeferred(ctx, it, wait)
+}
+
+// runDeferred runs it's deferred reply on the calling goroutine.
+func (s *Server) runDeferred(ctx context.Context, it *inflight) {
+	wait := it.wait
+	it.wait = nil
+	s.waiting.Add(1)
+	s.finishDeferred(ctx, it, wait)
+}
+
+// finishDeferred runs wait and hands its response (or the panic it raised)
+// to it. s.waiting counts it in until then.
+func (s *Server) finishDeferred(ctx context.Context, it *inflight, wait func(context.Context) kmsg.Response) {
+	defer close(it.done)
+	defer s.waiting.Add(-1)
+	defer func() {
+		if p := recover(); p != nil {
+			s.log.Error("panic serving request", "api_key", it.key, "version", it.version, "panic", p, "stack", string(debug.Stack()))
+			it.resp = nil
+			it.fail = fmt.Errorf("internal error serving api key %d v%d: %v", it.key, it.version, p)
+		}
 	}()
+	it.resp = wait(ctx)
 }
 
 func done(corr int32, resp kmsg.Response) *inflight {

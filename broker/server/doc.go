@@ -19,9 +19,13 @@
 // decoded by kmsg) and runs its handler right there, so the requests of a
 // connection take effect in the order they were sent. A handler that must
 // wait (a fetch long-poll, a produce waiting for fsync) returns
-// later(func) instead of a response: the wait runs on its own goroutine
-// while the reader moves on (pipelining). The writer writes responses
-// strictly in request order, whatever order they become ready in.
+// later(func) instead of a response, and the reader moves on
+// (pipelining). When the writer has nothing else to answer first, it runs
+// the wait itself, so a client with one request in flight costs no extra
+// goroutine and no hand-over; otherwise the wait starts at once on a
+// goroutine of its own, overlapping the earlier ones. The writer writes
+// responses strictly in request order, whatever order they become ready
+// in.
 // acks=0 produces return noResponse. A frame larger than MaxRequestSize,
 // an unknown API key or version, a body that does not decode, or a panic
 // in a handler closes the connection with a log line saying why.

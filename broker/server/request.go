@@ -36,9 +36,11 @@ type Reply struct {
 // the connection has been written.
 func respond(resp kmsg.Response) Reply { return Reply{resp: resp} }
 
-// later runs wait on its own goroutine and replies with what it returns.
-// Handlers use it for work that blocks (a fetch long-poll, a produce that
-// waits for fsync) so the connection can read and start the next request.
+// later runs wait off the reading goroutine (on the writing one when
+// nothing is ahead of it, else on a goroutine of its own) and replies with
+// what it returns. Handlers use it for work that blocks (a fetch
+// long-poll, a produce that waits for fsync) so the connection can read
+// and start the next request.
 // ctx is cancelled when the connection is dropped; wait must then return
 // promptly (its response is discarded).
 func later(wait func(ctx context.Context) kmsg.Response) Reply { return Reply{wait: wait} }

@@ -1,13 +1,10 @@
 package server
 
 import (
-	"context"
 	"encoding/binary"
 	"io"
-	"net"
 	"sort"
 	"testing"
-	"time"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -17,23 +14,7 @@ import (
 // response with kmsg at that version: the body must decode exactly, behind
 // the right header (a tag byte for flexible responses except ApiVersions).
 func TestEveryAPIEveryVersion(t *testing.T) {
-	cfg := DefaultConfig()
-	cfg.DataDir = t.TempDir()
-	cfg.KafkaAddr = "127.0.0.1:0"
-	s, err := New(cfg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	nc, err := net.Dial("tcp", s.Addr())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	_ = nc.SetDeadline(time.Now().Add(60 * time.Second))
+	s, nc := startServer(t, nil)
 
 	keys := make([]int, 0, len(s.apis))
 	for k := range s.apis {
