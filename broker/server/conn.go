@@ -183,7 +183,6 @@ func (c *conn) writeLoop(queue <-chan *inflight) {
 	failed := false
 	for it := range queue {
 		c.writeReply(bw, &buf, it, &failed)
-		c.unanswered.Add(-1)
 		if cap(buf) > 1<<20 {
 			buf = nil // do not keep a large fetch response's buffer around
 		}
@@ -197,7 +196,19 @@ func (c *conn) writeLoop(queue <-chan *inflight) {
 // deferred wait first if nobody started it. *failed is set after a write
 // error or a reply that closes the connection; from then on nothing is
 // written (the queue is still drained, so the reader never blocks).
+//
+// The reply stops counting as unanswered before its bytes go out: a
+// client that sends its next request as soon as it reads this reply must
+// find the writer free for it.
 func (c *conn) writeReply(bw *bufio.Writer, buf *[]byte, it *inflight, failed *bool) {
+	answered := false
+	answer := func() {
+		if !answered {
+			answered = true
+			c.unanswered.Add(-1)
+		}
+	}
+	defer answer()
 	drop := func(reason error, warn bool) {
 		if warn {
 			c.log.Warn("closing connection", "reason", reason)
@@ -245,8 +256,9 @@ func (c *conn) writeReply(bw *bufio.Writer, buf *[]byte, it *inflight, failed *b
 	} else {
 		*buf = appendResponse((*buf)[:0], it.corr, it.resp)
 	}
+	answer()
 	_, err := bw.Write(*buf)
-	if err == nil && c.unanswered.Load() == 1 {
+	if err == nil && c.unanswered.Load() == 0 {
 		// Flush when nothing else is queued, so pipelined responses share
 		// a write and a lone one is not held back.
 		err = bw.Flush()
