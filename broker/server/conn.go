@@ -131,7 +131,7 @@ func (c *conn) readLoop(queue chan<- *inflight) error {
 			// failed login's error code), then close.
 			item, err = c.serveUnauthenticated(frame)
 		} else {
-			item, err = c.s.serveLazily(c.ctx, frame, c.nc.RemoteAddr())
+			item, err = c.s.serveFrame(c.ctx, frame, c.nc.RemoteAddr())
 			if err == nil && reusableFrame(frame) {
 				kept = frame
 			}
@@ -178,113 +178,109 @@ func reusableFrame(frame []byte) bool {
 // After a write error it keeps draining (so readers never block) but
 // writes nothing.
 func (c *conn) writeLoop(queue <-chan *inflight) {
-	bw := bufio.NewWriterSize(c.nc, 64<<10)
-	var buf []byte
-	failed := false
+	w := &replyWriter{c: c, bw: bufio.NewWriterSize(c.nc, 64<<10)}
 	for it := range queue {
-		c.writeReply(bw, &buf, it, &failed)
-		if cap(buf) > 1<<20 {
-			buf = nil // do not keep a large fetch response's buffer around
+		send := w.await(it)
+		// The reply stops counting as unanswered before its bytes go
+		// out: a client that sends its next request as soon as it reads
+		// this reply must find the writer free for it.
+		c.unanswered.Add(-1)
+		if send {
+			w.write(it)
 		}
 	}
-	if !failed {
-		_ = bw.Flush()
+	if !w.failed {
+		_ = w.bw.Flush()
 	}
 }
 
-// writeReply writes one queued reply once it is ready, running its
-// deferred wait first if nobody started it. *failed is set after a write
-// error or a reply that closes the connection; from then on nothing is
-// written (the queue is still drained, so the reader never blocks).
-//
-// The reply stops counting as unanswered before its bytes go out: a
-// client that sends its next request as soon as it reads this reply must
-// find the writer free for it.
-func (c *conn) writeReply(bw *bufio.Writer, buf *[]byte, it *inflight, failed *bool) {
-	answered := false
-	answer := func() {
-		if !answered {
-			answered = true
-			c.unanswered.Add(-1)
-		}
-	}
-	defer answer()
-	drop := func(reason error, warn bool) {
-		if warn {
-			c.log.Warn("closing connection", "reason", reason)
-		} else {
-			c.log.Debug("write response", "err", reason)
-		}
-		*failed = true
-		c.cancel()
-		_ = c.nc.Close()
-	}
-	if *failed {
-		return
+// replyWriter is the writing goroutine's state.
+type replyWriter struct {
+	c   *conn
+	bw  *bufio.Writer
+	buf []byte
+	// failed is set after a write error or a reply that closes the
+	// connection: nothing more is written.
+	failed bool
+}
+
+// await waits until it is ready, running its deferred wait first if
+// nobody started it, and reports whether it has something to write.
+func (w *replyWriter) await(it *inflight) bool {
+	if w.failed {
+		return false
 	}
 	select {
 	case <-it.done:
 	default:
 		// Not ready (a long-poll, an fsync): send what is buffered first,
 		// so earlier responses do not wait for this one.
-		if bw.Buffered() > 0 {
-			if err := bw.Flush(); err != nil {
-				drop(err, false)
-				return
+		if w.bw.Buffered() > 0 {
+			if err := w.bw.Flush(); err != nil {
+				w.drop(err, false)
+				return false
 			}
 		}
 		if it.wait != nil {
-			c.s.runDeferred(c.ctx, it) // the reader left it to us
+			w.c.s.runDeferred(w.c.ctx, it) // the reader left it to us
 		}
 		select {
 		case <-it.done:
-		case <-c.ctx.Done():
-			*failed = true
-			return
+		case <-w.c.ctx.Done():
+			w.failed = true
+			return false
 		}
 	}
 	if it.fail != nil {
-		drop(it.fail, true)
-		return
+		w.drop(it.fail, true)
+		return false
 	}
-	if it.resp == nil && !it.isRaw {
-		return
-	}
+	return it.resp != nil || it.isRaw
+}
+
+// write writes the reply of it, which is ready.
+func (w *replyWriter) write(it *inflight) {
 	if it.isRaw {
-		*buf = binary.BigEndian.AppendUint32((*buf)[:0], uint32(len(it.raw)))
-		*buf = append(*buf, it.raw...)
+		w.buf = binary.BigEndian.AppendUint32(w.buf[:0], uint32(len(it.raw)))
+		w.buf = append(w.buf, it.raw...)
 	} else {
-		*buf = appendResponse((*buf)[:0], it.corr, it.resp)
+		w.buf = appendResponse(w.buf[:0], it.corr, it.resp)
 	}
-	answer()
-	_, err := bw.Write(*buf)
-	if err == nil && c.unanswered.Load() == 0 {
+	_, err := w.bw.Write(w.buf)
+	if err == nil && w.c.unanswered.Load() == 0 {
 		// Flush when nothing else is queued, so pipelined responses share
 		// a write and a lone one is not held back.
-		err = bw.Flush()
+		err = w.bw.Flush()
 	}
 	if err != nil {
-		drop(err, false)
+		w.drop(err, false)
 	}
+	if cap(w.buf) > 1<<20 {
+		w.buf = nil // do not keep a large fetch response's buffer around
+	}
+}
+
+// drop closes the connection because of reason: a reply that asks for it
+// (logged as a warning) or a failed write.
+func (w *replyWriter) drop(reason error, asked bool) {
+	if asked {
+		w.c.log.Warn("closing connection", "reason", reason)
+	} else {
+		w.c.log.Debug("write response", "err", reason)
+	}
+	w.failed = true
+	w.c.cancel()
+	_ = w.c.nc.Close()
 }
 
 // serveFrame decodes one request frame and runs its handler. It returns
 // the queue item for the reply (nil when the client expects none), or an
-// error that closes the connection. A deferred reply is under way on its
-// own goroutine. It never panics on client bytes: a panic in decoding or
-// in a handler is recovered, logged with its stack, and closes the
+// error that closes the connection. A deferred reply's wait is left in the
+// item, not started: the caller runs it (runDeferred) or starts it
+// (goDeferred). It never panics on client bytes: a panic in decoding or in
+// a handler is recovered, logged with its stack, and closes the
 // connection.
-func (s *Server) serveFrame(ctx context.Context, frame []byte, remote net.Addr) (*inflight, error) {
-	it, err := s.serveLazily(ctx, frame, remote)
-	if it != nil && it.wait != nil {
-		s.goDeferred(ctx, it)
-	}
-	return it, err
-}
-
-// serveLazily is serveFrame without starting a deferred reply: the item's
-// wait is left for the caller to run (runDeferred) or start (goDeferred).
-func (s *Server) serveLazily(ctx context.Context, frame []byte, remote net.Addr) (item *inflight, err error) {
+func (s *Server) serveFrame(ctx context.Context, frame []byte, remote net.Addr) (item *inflight, err error) {
 	var h header
 	defer func() {
 		if p := recover(); p != nil {
@@ -334,22 +330,26 @@ func (s *Server) serveLazily(ctx context.Context, frame []byte, remote net.Addr)
 	return done(h.correlationID, reply.resp), nil
 }
 
-// goDeferred starts it's deferred reply on a goroutine owned by the
+// goDeferred starts the deferred wait of it on a goroutine owned by the
 // connection: it ends when the wait returns, which the wait must do
 // promptly once ctx (the connection's) is cancelled.
 func (s *Server) goDeferred(ctx context.Context, it *inflight) {
-	wait := it.wait
-	it.wait = nil
-	s.waiting.Add(1)
+	wait := s.takeWait(it)
 	go s.finishDeferred(ctx, it, wait)
 }
 
-// runDeferred runs it's deferred reply on the calling goroutine.
+// runDeferred runs the deferred wait of it on the calling goroutine.
 func (s *Server) runDeferred(ctx context.Context, it *inflight) {
+	s.finishDeferred(ctx, it, s.takeWait(it))
+}
+
+// takeWait takes the wait out of it, so that nobody runs it twice, and
+// counts it in s.waiting until finishDeferred ends.
+func (s *Server) takeWait(it *inflight) func(context.Context) kmsg.Response {
 	wait := it.wait
 	it.wait = nil
 	s.waiting.Add(1)
-	s.finishDeferred(ctx, it, wait)
+	return wait
 }
 
 // finishDeferred runs wait and hands its response (or the panic it raised)

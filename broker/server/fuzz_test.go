@@ -126,6 +126,9 @@ func FuzzRequest(f *testing.F) {
 		defer cancel()
 		before := panics.n.Load()
 		it, err := s.serveFrame(ctx, frame, remote)
+		if it != nil && it.wait != nil {
+			s.goDeferred(ctx, it)
+		}
 		if panics.n.Load() != before {
 			t.Fatalf("request panicked (err %v)", err)
 		}
