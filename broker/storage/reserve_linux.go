@@ -11,11 +11,11 @@ import (
 // allocate allocates the disk blocks of f in [from, to) without changing
 // its size.
 func allocate(f vfs.File, from, to int64) error {
-	of, ok := f.(interface{ Fd() uintptr })
+	fd, ok := osFD(f)
 	if !ok {
 		return errNotOSFile
 	}
-	err := unix.Fallocate(int(of.Fd()), unix.FALLOC_FL_KEEP_SIZE, from, to-from)
+	err := unix.Fallocate(fd, unix.FALLOC_FL_KEEP_SIZE, from, to-from)
 	if errors.Is(err, unix.EOPNOTSUPP) || errors.Is(err, unix.ENOSYS) || errors.Is(err, unix.ENODEV) {
 		return errCannotReserve
 	}
