@@ -33,6 +33,9 @@ type member struct {
 	adm   *kadm.Client
 	group bool // the group protocol assigns partitions
 	out   chan *message.Message
+	// handler, when not nil, is called with each message on its
+	// partition's goroutine (SubscribeHandler); out is then unused.
+	handler func(*message.Message) error
 	// msgCtx carries the Subscribe context's values to messages, without
 	// its cancellation.
 	msgCtx   context.Context
@@ -56,17 +59,18 @@ type member struct {
 	claims []int32
 }
 
-func newMember(ctx context.Context, s *Subscriber, adm *kadm.Client, topic string) (_ *member, err error) {
+func newMember(ctx context.Context, s *Subscriber, adm *kadm.Client, topic string, h func(*message.Message) error) (_ *member, err error) {
 	cfg := &s.cfg
 	m := &member{
-		s:      s,
-		topic:  topic,
-		adm:    adm,
-		group:  cfg.Group != "" && len(cfg.Partitions) == 0,
-		out:    make(chan *message.Message),
-		msgCtx: context.WithoutCancel(ctx),
-		done:   make(chan struct{}),
-		parts:  make(map[int32]*partition),
+		s:       s,
+		topic:   topic,
+		adm:     adm,
+		handler: h,
+		group:   cfg.Group != "" && len(cfg.Partitions) == 0,
+		out:     make(chan *message.Message),
+		msgCtx:  context.WithoutCancel(ctx),
+		done:    make(chan struct{}),
+		parts:   make(map[int32]*partition),
 
 		assigned: make(chan struct{}),
 	}
@@ -302,7 +306,7 @@ func (m *member) release(ctx context.Context, ids []int32, commit bool) {
 	}
 	resume := make(map[string][]int32)
 	for _, p := range ps {
-		<-p.done
+		p.wait(expired)
 		if p.unpause() {
 			resume[m.topic] = append(resume[m.topic], p.id)
 		}
@@ -335,7 +339,7 @@ func (m *member) shutdown(commitDone chan struct{}) {
 	for _, p := range ps {
 		p.stop(expired)
 	}
-	m.workers.Wait()
+	m.waitWorkers(expired)
 	t.Stop()
 	<-commitDone
 	if !crashed {
@@ -345,6 +349,26 @@ func (m *member) shutdown(commitDone chan struct{}) {
 	}
 	m.cl.Close()
 	close(m.out)
+}
+
+// waitWorkers waits for the partition goroutines to end. A handler call
+// (SubscribeHandler) that has not returned when expired is closed is left
+// running: its message context is canceled, and its ack comes too late to
+// be committed.
+func (m *member) waitWorkers(expired <-chan struct{}) {
+	if m.handler == nil {
+		m.workers.Wait() // they end soon after expired
+		return
+	}
+	done := make(chan struct{})
+	go func() {
+		m.workers.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-expired:
+	}
 }
 
 // commitLoop commits acked offsets every CommitInterval until the poll

@@ -2,6 +2,7 @@ package kafka
 
 import (
 	"context"
+	"runtime/debug"
 	"slices"
 	"sync"
 	"time"
@@ -35,6 +36,10 @@ type partition struct {
 	expired <-chan struct{}
 	// done is closed when run returned.
 	done chan struct{}
+	// ctx is the parent of the messages' contexts; it is canceled once the
+	// wait for a delivered message after stop is over.
+	ctx    context.Context
+	cancel context.CancelFunc
 
 	// mu guards the fields below.
 	mu    sync.Mutex
@@ -70,12 +75,14 @@ type heldRecord struct {
 }
 
 func newPartition(m *member, id int32) *partition {
-	return &partition{
+	p := &partition{
 		m: m, id: id,
 		wake: make(chan struct{}, 1), stopc: make(chan struct{}), done: make(chan struct{}),
 		first: -1, acked: -1, committed: -1, epoch: -1,
 		rewound: make(chan struct{}),
 	}
+	p.ctx, p.cancel = context.WithCancel(m.msgCtx)
+	return p
 }
 
 // push queues fetched records. Past MaxBufferedRecords it pauses fetching
@@ -127,19 +134,51 @@ func (p *partition) pop() (rec *kgo.Record, seq uint64) {
 	}
 }
 
-func (p *partition) run() {
-	defer p.m.workers.Done()
-	defer close(p.done)
-	defer p.drainHeld()
-	for {
-		rec, seq := p.pop()
-		if rec == nil {
+func (p *partition) run() { p.loop(false) }
+
+// loop delivers records until stop; again: it follows a goroutine that
+// ended in a handler's runtime.Goexit, and waits NackResendDelay first.
+func (p *partition) loop(again bool) {
+	returned := false
+	defer func() {
+		if !returned {
+			// A handler called runtime.Goexit (SubscribeHandler): this
+			// goroutine ends, the partition goes on in a new one.
+			p.requeueCurrent()
+			go p.loop(true)
 			return
 		}
-		if !p.deliver(rec, seq) {
+		p.drainHeld()
+		close(p.done)
+		p.m.workers.Done()
+	}()
+	if again && !p.sleep(p.m.s.cfg.NackResendDelay) {
+		returned = true
+		return
+	}
+	for {
+		rec, seq := p.pop()
+		if rec == nil || !p.deliver(rec, seq) {
+			returned = true
 			return
 		}
 	}
+}
+
+// requeueCurrent puts the record in hand back at the head of the queue,
+// after a handler's runtime.Goexit, as a nack would: it comes again after
+// NackResendDelay.
+func (p *partition) requeueCurrent() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.current == nil {
+		return
+	}
+	rec := p.current
+	p.current = nil
+	p.queue = append([]*kgo.Record{rec}, p.queue...)
+	p.m.s.log.Error("kafka: the handler called runtime.Goexit; the message comes again",
+		"topic", rec.Topic, "partition", rec.Partition, "offset", rec.Offset)
 }
 
 // drainHeld waits, after stop, until every held record settled or the wait
@@ -186,18 +225,36 @@ func (p *partition) deliver(rec *kgo.Record, seq uint64) bool {
 			p.ack(rec, seq, nil)
 			return true
 		}
-		ctx, cancel := context.WithCancel(p.m.msgCtx)
+		ctx, cancel := context.WithCancel(p.ctx)
 		ctx, hold := stream.WithCommitHold(ctx)
 		msg.SetContext(ctx)
-		if sent, stopped := p.handOut(msg, rewound); !sent {
-			cancel()
-			if stopped {
-				return false
+		var acked, stopped bool
+		if h := p.m.handler; h != nil {
+			if ok, stop := p.enter(rewound); !ok {
+				cancel()
+				if stop {
+					return false
+				}
+				continue
 			}
-			continue
+			acked = p.call(h, msg)
+			cancel()
+			select {
+			case <-p.stopc:
+				stopped = true
+			default:
+			}
+		} else {
+			if sent, stop := p.handOut(msg, rewound); !sent {
+				cancel()
+				if stop {
+					return false
+				}
+				continue
+			}
+			acked, stopped = p.await(msg)
+			cancel()
 		}
-		acked, stopped := p.await(msg)
-		cancel()
 		if acked {
 			p.ack(rec, seq, hold)
 		}
@@ -207,15 +264,24 @@ func (p *partition) deliver(rec *kgo.Record, seq uint64) bool {
 		if acked {
 			return true
 		}
-		if d := cfg.NackResendDelay; d > 0 {
-			t := time.NewTimer(d)
-			select {
-			case <-t.C:
-			case <-p.stopc:
-				t.Stop()
-				return false
-			}
+		if !p.sleep(cfg.NackResendDelay) {
+			return false
 		}
+	}
+}
+
+// sleep waits d; false when the partition was stopped first.
+func (p *partition) sleep(d time.Duration) bool {
+	if d <= 0 {
+		return true
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-p.stopc:
+		return false
 	}
 }
 
@@ -254,6 +320,51 @@ func (p *partition) handOut(msg *message.Message, rewound <-chan struct{}) (sent
 	}
 }
 
+// enter waits until the subscriber is not paused, for a handler call
+// (SubscribeHandler). It gives up (ok false) when a rewind put the record
+// back (rewound closed), and when the partition was stopped (stopped too).
+// The call counts as handed out once enter returns: a Pause that returns
+// after that does not hold it.
+func (p *partition) enter(rewound <-chan struct{}) (ok, stopped bool) {
+	g := p.m.s.gate
+	for {
+		select {
+		case <-p.stopc:
+			return false, true
+		default:
+		}
+		if _, ok := g.Enter(); ok {
+			g.Leave()
+			return true, false
+		}
+		select {
+		case <-g.Wait():
+		case <-rewound:
+			return false, false
+		case <-p.stopc:
+			return false, true
+		}
+	}
+}
+
+// call runs h on msg and acks or nacks msg by its result: true when acked.
+// A panic in h nacks msg and is logged.
+func (p *partition) call(h func(*message.Message) error, msg *message.Message) (acked bool) {
+	defer func() {
+		if r := recover(); r != nil {
+			p.m.s.log.Error("kafka: the handler panicked; the message comes again",
+				"topic", p.m.topic, "partition", p.id, "message", msg.UUID, "panic", r, "stack", string(debug.Stack()))
+			msg.Nack()
+			acked = false
+		}
+	}()
+	if err := h(msg); err != nil {
+		msg.Nack()
+		return false
+	}
+	return msg.Ack() // false when the chain nacked msg itself
+}
+
 // await waits for msg's ack or nack. After stop it waits until expired.
 func (p *partition) await(msg *message.Message) (acked, stopped bool) {
 	select {
@@ -276,6 +387,26 @@ func (p *partition) await(msg *message.Message) (acked, stopped bool) {
 func (p *partition) stop(expired <-chan struct{}) {
 	p.expired = expired
 	close(p.stopc)
+	go func() {
+		select {
+		case <-expired:
+		case <-p.done:
+		}
+		p.cancel()
+	}()
+}
+
+// wait waits for run to end after stop. A handler call (SubscribeHandler)
+// still running when expired is closed is not waited for.
+func (p *partition) wait(expired <-chan struct{}) {
+	if p.m.handler == nil {
+		<-p.done // it ends soon after expired
+		return
+	}
+	select {
+	case <-p.done:
+	case <-expired:
+	}
 }
 
 // ack records that rec (popped with seq) was acked. Its offset becomes

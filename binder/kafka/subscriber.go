@@ -301,6 +301,30 @@ func (s *Subscriber) provision(ctx context.Context, topic string) (int32, error)
 // then it goes on joining and delivers once the partitions arrive. See [Subscriber] for delivery, ordering and context
 // behaviour.
 func (s *Subscriber) Subscribe(ctx context.Context, topic string) (<-chan *message.Message, error) {
+	m, err := s.subscribe(ctx, topic, nil)
+	if err != nil {
+		return nil, err
+	}
+	return m.out, nil
+}
+
+// SubscribeHandler is Subscribe, except that each message is handed to h
+// on its partition's goroutine instead of through a channel: one call at a
+// time per partition, partitions in parallel. h returning nil acks the
+// message, an error nacks it; a panic or runtime.Goexit in h nacks it too.
+// Close (or the end of ctx) waits for calls in progress up to
+// CloseTimeout, then cancels their message contexts and goes on without
+// them. It implements [stream.HandlerSubscriber]: the SDK runs a Kafka
+// binding's handler chain this way, without a Watermill router.
+func (s *Subscriber) SubscribeHandler(ctx context.Context, topic string, h func(*message.Message) error) error {
+	if h == nil {
+		return errors.New("kafka: subscribe handler: nil handler")
+	}
+	_, err := s.subscribe(ctx, topic, h)
+	return err
+}
+
+func (s *Subscriber) subscribe(ctx context.Context, topic string, h func(*message.Message) error) (*member, error) {
 	if _, err := s.provision(ctx, topic); err != nil {
 		return nil, fmt.Errorf("kafka: subscribe to %s: %w", topic, err)
 	}
@@ -308,7 +332,7 @@ func (s *Subscriber) Subscribe(ctx context.Context, topic string) (<-chan *messa
 	if err != nil {
 		return nil, err
 	}
-	m, err := newMember(ctx, s, adm, topic)
+	m, err := newMember(ctx, s, adm, topic, h)
 	if err != nil {
 		return nil, fmt.Errorf("kafka: subscribe to %s: %w", topic, err)
 	}
@@ -330,7 +354,7 @@ func (s *Subscriber) Subscribe(ctx context.Context, topic string) (<-chan *messa
 	s.mu.Unlock()
 	go m.run()
 	m.waitAssigned(ctx, wait)
-	return m.out, nil
+	return m, nil
 }
 
 // Pause stops delivering messages and fetching records, without leaving the
@@ -487,6 +511,7 @@ func (s *Subscriber) Close() error {
 var (
 	_ message.Subscriber           = (*Subscriber)(nil)
 	_ message.SubscribeInitializer = (*Subscriber)(nil)
+	_ stream.HandlerSubscriber     = (*Subscriber)(nil)
 )
 
 // checkFetchMaxWait refuses a fetch-max-wait outside what Kafka accepts

@@ -120,17 +120,8 @@ func TestSubscriberHoldsNextUntilAck(t *testing.T) {
 func TestSubscriberPartitionsInParallel(t *testing.T) {
 	brokers := testBrokers(t)
 	topic := newTopic(t)
-	pub := publisher(t, brokers, func(c *kafka.PublisherConfig) { c.Provision.Topic.Partitions = 2 })
+	publishTwoByTwo(t, brokers, topic)
 	sub := subscriber(t, brokers, func(c *kafka.SubscriberConfig) { c.StartOffset = kafka.Earliest })
-	for p := range 2 {
-		for i := range 2 {
-			m := message.NewMessage(strconv.Itoa(p)+"-"+strconv.Itoa(i), nil)
-			m.Metadata.Set(cloudevent.MetadataPartition, strconv.Itoa(p))
-			if err := pub.Publish(topic, m); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
 	msgs, err := sub.Subscribe(context.Background(), topic)
 	if err != nil {
 		t.Fatal(err)
@@ -212,5 +203,21 @@ func TestSubscribeAfterClose(t *testing.T) {
 	}
 	if _, err := sub.Subscribe(context.Background(), "x"); err == nil {
 		t.Error("Subscribe after Close succeeded")
+	}
+}
+
+// publishTwoByTwo publishes messages "<p>-<i>" for partitions p 0 and 1 and i
+// 0 and 1 to a new topic of two partitions.
+func publishTwoByTwo(t *testing.T, brokers []string, topic string) {
+	t.Helper()
+	pub := publisher(t, brokers, func(c *kafka.PublisherConfig) { c.Provision.Topic.Partitions = 2 })
+	for p := range 2 {
+		for i := range 2 {
+			m := message.NewMessage(strconv.Itoa(p)+"-"+strconv.Itoa(i), nil)
+			m.Metadata.Set(cloudevent.MetadataPartition, strconv.Itoa(p))
+			if err := pub.Publish(topic, m); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 }

@@ -83,7 +83,10 @@ func WithBridgeBindings(names ...string) Option {
 // WithMiddleware adds Watermill middleware to every input binding, such as
 // middleware.NewThrottle(100, time.Second).Middleware to cap the rate. It
 // runs once per message, after the pause gate and outside dead letters and
-// retries (see the package doc for the whole order).
+// retries (see the package doc for the whole order). On a binder whose
+// subscriber calls the handler itself ([HandlerSubscriber], the Kafka
+// binder) there is no router, so message.HandlerNameFromCtx and Watermill's
+// other router context helpers return "" there.
 func WithMiddleware(m ...message.HandlerMiddleware) Option {
 	return func(a *App) { a.middleware = append(a.middleware, m...) }
 }

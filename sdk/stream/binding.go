@@ -49,6 +49,9 @@ type unit struct {
 	router *message.Router
 	// workers run the router's handler chain (see workers).
 	workers *workers
+	// direct is the input subscriber when it runs the handler chain itself
+	// (a HandlerSubscriber); then there is no router.
+	direct HandlerSubscriber
 	// pauser is the input subscriber when it pauses natively, else nil.
 	pauser Pauser
 	// pausedNatively: the binding is paused through pauser, not the gate.
@@ -198,6 +201,9 @@ func (u *unit) start(ctx context.Context) (err error) {
 	if pr, ok := s.(Pauser); ok {
 		u.pauser = pr
 	}
+	if hs, ok := s.(HandlerSubscriber); ok {
+		return u.startDirect(ctx, hs, p)
+	}
 	s = &onceCloser{Subscriber: s}
 	r, err := message.NewRouter(message.RouterConfig{CloseTimeout: u.app.cfg.ShutdownTimeout}, u.app.wmLog)
 	if err != nil {
@@ -259,6 +265,16 @@ func (u *unit) closeLocked(ctx context.Context) error {
 		u.hardStop()
 		<-u.supDone
 		u.supDone = nil
+	}
+	if u.direct != nil {
+		// The subscriber waits for the calls in progress (bounded by its
+		// own close timeout); past shutdown-timeout their contexts end.
+		timer := time.AfterFunc(u.app.cfg.ShutdownTimeout, u.hardStop)
+		if err := u.direct.Close(); err != nil {
+			errs = append(errs, err)
+		}
+		timer.Stop()
+		u.direct = nil
 	}
 	if u.router != nil {
 		timer := time.AfterFunc(u.app.cfg.ShutdownTimeout, u.hardStop)

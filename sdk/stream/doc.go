@@ -31,11 +31,13 @@
 // # Runtime
 //
 // A [Binder] connects bindings to a transport through Watermill publishers
-// and subscribers. Input bindings run on a Watermill router with this
-// middleware, outermost first: pause gate, the application's own
-// ([WithMiddleware], e.g. Watermill's Throttle), dead letter, retry
-// (Watermill's, exponential back-off), attempt counter, panic recovery
-// (Watermill's). A message that still fails after max-attempts, or that
+// and subscribers. Input bindings run this Watermill middleware, outermost
+// first: pause gate, the application's own ([WithMiddleware], e.g.
+// Watermill's Throttle), dead letter, retry (Watermill's, exponential
+// back-off), attempt counter, panic recovery (Watermill's). The chain runs
+// on a Watermill router, or, when the binder's subscriber is a
+// [HandlerSubscriber] (the Kafka binder's), on the subscriber's own
+// goroutines, which saves the router's hand-offs per message. A message that still fails after max-attempts, or that
 // cannot be decoded, is sent to the dead-letter destination when dlq is on,
 // and dropped (logged and counted) when it is off; it never loops.
 //

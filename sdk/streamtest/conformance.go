@@ -62,6 +62,8 @@ func TestBinder(t *testing.T, f Features, newBinder NewBinder) {
 	t.Run("FunctionPipeline", s.functionPipeline)
 	t.Run("PipelinedOutputsInOrder", s.pipelinedOrder)
 	t.Run("PipelinedOutputFailureRedelivers", s.pipelinedFailure)
+	t.Run("HandlerOrderAndRedelivery", s.handlerOrder)
+	t.Run("HandlerCloseWaitsForCall", s.handlerClose)
 	if f.Retention {
 		t.Run("EarliestReadsRetained", s.earliest)
 	}

@@ -1,0 +1,221 @@
+package kafka_test
+
+import (
+	"context"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+
+	"github.com/millstream/millstream/binder/kafka"
+)
+
+// calls collects the UUIDs a handler was called with, in order.
+type calls struct {
+	mu   sync.Mutex
+	ids  []string
+	more chan string
+}
+
+func newCalls() *calls { return &calls{more: make(chan string, 100)} }
+
+func (c *calls) add(id string) {
+	c.mu.Lock()
+	c.ids = append(c.ids, id)
+	c.mu.Unlock()
+	c.more <- id
+}
+
+// next waits for the next call.
+func (c *calls) next(t *testing.T) string {
+	t.Helper()
+	select {
+	case id := <-c.more:
+		return id
+	case <-time.After(waitFor):
+		t.Fatal("no handler call")
+		return ""
+	}
+}
+
+// none checks that no call comes within d.
+func (c *calls) none(t *testing.T, d time.Duration) {
+	t.Helper()
+	select {
+	case id := <-c.more:
+		t.Fatalf("unexpected handler call with %s", id)
+	case <-time.After(d):
+	}
+}
+
+// While a call on one partition is in progress, the other partition's
+// messages are handled, in order; the held partition goes on after it.
+func TestSubscribeHandlerPartitionsInParallel(t *testing.T) {
+	brokers := testBrokers(t)
+	topic := newTopic(t)
+	publishTwoByTwo(t, brokers, topic)
+	sub := subscriber(t, brokers, func(c *kafka.SubscriberConfig) { c.StartOffset = kafka.Earliest })
+	got := newCalls()
+	release := make(chan struct{})
+	var held string
+	var once sync.Once
+	err := sub.SubscribeHandler(context.Background(), topic, func(m *message.Message) error {
+		first := false
+		once.Do(func() { held, first = m.UUID, true })
+		got.add(m.UUID)
+		if first {
+			<-release
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := got.next(t)
+	other := "1"
+	if first[0] == '1' {
+		other = "0"
+	}
+	for i := range 2 {
+		if id, want := got.next(t), other+"-"+strconv.Itoa(i); id != want {
+			t.Fatalf("while %s is in its call got %s, want %s", held, id, want)
+		}
+	}
+	got.none(t, 100*time.Millisecond)
+	close(release)
+	if id, want := got.next(t), first[:1]+"-1"; id != want {
+		t.Errorf("after the call of %s ended got %s, want %s", first, id, want)
+	}
+}
+
+// An error from the handler nacks: the same message comes again before the
+// next one.
+func TestSubscribeHandlerErrorRedeliversBeforeNext(t *testing.T) {
+	brokers := testBrokers(t)
+	topic := newTopic(t)
+	pub := publisher(t, brokers, nil)
+	sub := subscriber(t, brokers, func(c *kafka.SubscriberConfig) { c.StartOffset = kafka.Earliest })
+	if err := pub.Publish(topic, message.NewMessage("a", nil), message.NewMessage("b", nil)); err != nil {
+		t.Fatal(err)
+	}
+	got := newCalls()
+	fails := 2
+	err := sub.SubscribeHandler(context.Background(), topic, func(m *message.Message) error {
+		got.add(m.UUID)
+		if m.UUID == "a" && fails > 0 {
+			fails--
+			return context.DeadlineExceeded
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []string{"a", "a", "a", "b"} {
+		if id := got.next(t); id != want {
+			t.Fatalf("call %d with %s, want %s", i, id, want)
+		}
+	}
+}
+
+// Pause holds the next call; Resume lets it go.
+func TestSubscribeHandlerPauseResume(t *testing.T) {
+	brokers := testBrokers(t)
+	topic := newTopic(t)
+	pub := publisher(t, brokers, nil)
+	sub := subscriber(t, brokers, func(c *kafka.SubscriberConfig) { c.StartOffset = kafka.Earliest })
+	got := newCalls()
+	err := sub.SubscribeHandler(context.Background(), topic, func(m *message.Message) error {
+		got.add(m.UUID)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pub.Publish(topic, message.NewMessage("1", nil)); err != nil {
+		t.Fatal(err)
+	}
+	if id := got.next(t); id != "1" {
+		t.Fatalf("got %s, want 1", id)
+	}
+	if err := sub.Pause(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := pub.Publish(topic, message.NewMessage("2", nil)); err != nil {
+		t.Fatal(err)
+	}
+	got.none(t, 300*time.Millisecond)
+	if err := sub.Resume(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if id := got.next(t); id != "2" {
+		t.Errorf("after Resume got %s, want 2", id)
+	}
+}
+
+// Close waits CloseTimeout for a call that does not end, then cancels the
+// call's message context and returns; the message was not committed, so
+// the group gets it again.
+func TestSubscribeHandlerCloseGivesUpOnStuckCall(t *testing.T) {
+	brokers := testBrokers(t)
+	topic := newTopic(t)
+	group := "g-" + topic
+	pub := publisher(t, brokers, nil)
+	cfg := func(c *kafka.SubscriberConfig) { c.Group = group; c.CloseTimeout = 200 * time.Millisecond }
+	sub := subscriber(t, brokers, cfg)
+	if err := pub.Publish(topic, message.NewMessage("stuck", nil)); err != nil {
+		t.Fatal(err)
+	}
+	inCall, canceled, testEnded := make(chan struct{}), make(chan struct{}), make(chan struct{})
+	t.Cleanup(func() { close(testEnded) })
+	err := sub.SubscribeHandler(context.Background(), topic, func(m *message.Message) error {
+		close(inCall)
+		<-m.Context().Done()
+		close(canceled)
+		<-testEnded // past Close: the call outlives its subscriber
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-inCall:
+	case <-time.After(waitFor):
+		t.Fatal("no handler call")
+	}
+	closed := make(chan error, 1)
+	go func() { closed <- sub.Close() }()
+	select {
+	case err := <-closed:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(waitFor):
+		t.Fatal("Close did not give up on a call that never ends")
+	}
+	select {
+	case <-canceled:
+	case <-time.After(waitFor):
+		t.Fatal("the stuck call's message context was not canceled")
+	}
+
+	again := newCalls()
+	if err := subscriber(t, brokers, cfg).SubscribeHandler(context.Background(), topic, func(m *message.Message) error {
+		again.add(m.UUID)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if id := again.next(t); id != "stuck" {
+		t.Fatalf("the next member got %s, want stuck (never acked)", id)
+	}
+}
+
+func TestSubscribeHandlerNilHandler(t *testing.T) {
+	sub := subscriber(t, testBrokers(t), nil)
+	if err := sub.SubscribeHandler(context.Background(), newTopic(t), nil); err == nil {
+		t.Fatal("SubscribeHandler with a nil handler: no error")
+	}
+}
