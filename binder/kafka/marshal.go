@@ -4,7 +4,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/ThreeDotsLabs/watermill"
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -144,7 +143,7 @@ func (m DefaultMarshaler) Unmarshal(rec *kgo.Record) (*message.Message, error) {
 		id = md[ceIDHeader]
 	}
 	if id == "" {
-		id = watermill.NewUUID()
+		id = cloudevent.NewID()
 	}
 	if rec.Key != nil {
 		md[m.keyMetadata()] = all // what is left: the key

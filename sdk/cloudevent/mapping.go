@@ -12,7 +12,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/ThreeDotsLabs/watermill"
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/cloudevents/sdk-go/v2/types"
@@ -76,6 +75,13 @@ func ToMessage(e event.Event, mode Mode, c Convention) (*message.Message, error)
 // an invalid event it writes an invalid message; when in doubt, use
 // ToMessage.
 func ToMessageTrusted(e event.Event, mode Mode, c Convention) (*message.Message, error) {
+	return ToMessageTrustedWithRoom(e, mode, c, 0)
+}
+
+// ToMessageTrustedWithRoom is [ToMessageTrusted] with room in the message's
+// metadata for extra more entries, which the caller adds: the map is made
+// at its final size once, rather than grown on the way.
+func ToMessageTrustedWithRoom(e event.Event, mode Mode, c Convention, extra int) (*message.Message, error) {
 	if !c.valid() {
 		return nil, fmt.Errorf("cloudevent: convention %q has no attribute prefix or content-type key", c.Name)
 	}
@@ -88,12 +94,12 @@ func ToMessageTrusted(e event.Event, mode Mode, c Convention) (*message.Message,
 			return nil, fmt.Errorf("cloudevent: encode structured event %s: %w", e.ID(), err)
 		}
 		msg = message.NewMessage(e.ID(), body)
-		msg.Metadata = make(message.Metadata, 2)
+		msg.Metadata = make(message.Metadata, 2+extra)
 		msg.Metadata[c.ContentTypeKey] = StructuredContentType
 	} else {
 		msg = message.NewMessage(e.ID(), e.Data())
 		md := msg.Metadata // empty: its first entries fill one map group
-		if n := 6 + len(exts); n > 8 {
+		if n := 6 + len(exts) + extra; n > 8 {
 			md = make(message.Metadata, n)
 		}
 		k := keysOf(c)
@@ -358,7 +364,7 @@ func external(m *message.Message, c Convention, ct string) event.Event {
 	e := event.New(event.CloudEventsVersionV1)
 	id := m.UUID
 	if id == "" {
-		id = watermill.NewUUID()
+		id = NewID()
 	}
 	e.SetID(id)
 	e.SetSource(ExternalSource)

@@ -12,7 +12,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/ThreeDotsLabs/watermill"
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
 	"github.com/cloudevents/sdk-go/v2/event"
@@ -103,7 +102,7 @@ func (s *sender) message(ctx context.Context, out *outbound) (*message.Message, 
 	ec := &h.ec
 	ec.Extensions = make(map[string]any, len(a.Extensions)+2)
 	if a.ID == "" {
-		ec.ID = watermill.NewUUID()
+		ec.ID = cloudevent.NewID()
 	} else if err := ec.SetID(a.ID); err != nil {
 		return nil, fmt.Errorf("binding %s: %w: id %q: %w", s.binding, cloudevent.ErrInvalidEvent, a.ID, err)
 	}
@@ -167,9 +166,17 @@ func (s *sender) message(ctx context.Context, out *outbound) (*message.Message, 
 	if s.props.Structured {
 		mode = cloudevent.Structured
 	}
+	partitioned := s.props.PartitionCount > 1 && key != ""
+	extra := len(a.Headers)
+	if trace.correlation != "" {
+		extra++
+	}
+	if partitioned {
+		extra++
+	}
 	var msg *message.Message
 	if trusted {
-		msg, err = cloudevent.ToMessageTrusted(e, mode, s.conv)
+		msg, err = cloudevent.ToMessageTrustedWithRoom(e, mode, s.conv, extra)
 	} else {
 		msg, err = cloudevent.ToMessage(e, mode, s.conv)
 	}
@@ -184,7 +191,7 @@ func (s *sender) message(ctx context.Context, out *outbound) (*message.Message, 
 	if trace.correlation != "" {
 		msg.Metadata[HeaderCorrelationID] = trace.correlation
 	}
-	if s.props.PartitionCount > 1 && key != "" {
+	if partitioned {
 		msg.Metadata[cloudevent.MetadataPartition] = strconv.Itoa(Partition(key, s.props.PartitionCount))
 	}
 	return msg, nil
