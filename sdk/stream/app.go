@@ -27,7 +27,10 @@ type App struct {
 	log     *slog.Logger
 	wmLog   watermill.LoggerAdapter
 	metrics Metrics
-	codecs  *cloudevent.Codecs
+	// timed: metrics takes handler durations (it is not NopMetrics), so
+	// handlers are timed; reading the clock twice per message is not free.
+	timed  bool
+	codecs *cloudevent.Codecs
 	// source is the application name parsed as the default CloudEvent
 	// source, once; sourceOK is false when it does not parse.
 	source   types.URIRef
@@ -105,6 +108,8 @@ func New(cfg Config, opts ...Option) *App {
 		o(a)
 	}
 	a.wmLog = wmLogger{l: a.log}
+	_, nop := a.metrics.(NopMetrics)
+	a.timed = !nop
 	if u, err := url.Parse(cfg.Application); err == nil {
 		a.source = types.URIRef{URL: *u}
 		a.sourceOK = strings.TrimSpace(a.source.String()) != ""

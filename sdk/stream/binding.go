@@ -317,9 +317,14 @@ func (u *unit) handle(msg *message.Message) ([]*message.Message, error) {
 		correlation = in.attrs.ID
 	}
 	ctx := withTrace(u.hardCtx, traceparent, correlation)
-	began := time.Now()
+	var began time.Time
+	if u.app.timed {
+		began = time.Now()
+	}
 	out, err := u.st.call(ctx, v)
-	u.app.metrics.HandlerDuration(u.inName, time.Since(began))
+	if u.app.timed {
+		u.app.metrics.HandlerDuration(u.inName, time.Since(began))
+	}
 	if errors.Is(err, ErrNoOutput) {
 		return nil, nil
 	}
