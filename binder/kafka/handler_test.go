@@ -2,14 +2,18 @@ package kafka_test
 
 import (
 	"context"
+	"runtime"
 	"strconv"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
 
 	"github.com/millstream/millstream/binder/kafka"
+	"github.com/millstream/millstream/sdk/stream"
 )
 
 // calls collects the UUIDs a handler was called with, in order.
@@ -217,5 +221,93 @@ func TestSubscribeHandlerNilHandler(t *testing.T) {
 	sub := subscriber(t, testBrokers(t), nil)
 	if err := sub.SubscribeHandler(context.Background(), newTopic(t), nil); err == nil {
 		t.Fatal("SubscribeHandler with a nil handler: no error")
+	}
+}
+
+// A call that ends in runtime.Goexit is a nack: its message context is
+// canceled, and the message comes again.
+func TestSubscribeHandlerGoexitCancelsAndRedelivers(t *testing.T) {
+	brokers := testBrokers(t)
+	topic := newTopic(t)
+	if err := publisher(t, brokers, nil).Publish(topic, message.NewMessage("a", nil)); err != nil {
+		t.Fatal(err)
+	}
+	sub := subscriber(t, brokers, func(c *kafka.SubscriberConfig) { c.StartOffset = kafka.Earliest })
+	ctxs := make(chan context.Context, 10)
+	var calls atomic.Int32
+	err := sub.SubscribeHandler(context.Background(), topic, func(m *message.Message) error {
+		ctxs <- m.Context()
+		if calls.Add(1) == 1 {
+			runtime.Goexit()
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var first context.Context
+	for i := range 2 {
+		select {
+		case c := <-ctxs:
+			if i == 0 {
+				first = c
+			}
+		case <-time.After(waitFor):
+			t.Fatalf("call %d did not come", i+1)
+		}
+	}
+	select {
+	case <-first.Done():
+	case <-time.After(waitFor):
+		t.Fatal("the context of the call that called runtime.Goexit was not canceled")
+	}
+}
+
+// Stopping a binding waits for a call in progress up to the application's
+// shutdown-timeout, as the router did, even when the subscriber's own
+// close-timeout is shorter: the call keeps its context and its output is
+// published, not cut off by a closed publisher.
+func TestStopWaitsForCallPastCloseTimeout(t *testing.T) {
+	brokers := testBrokers(t)
+	topic := newTopic(t)
+	kb, err := kafka.New(context.Background(), kafka.Config{Connection: kafka.Connection{Brokers: brokers},
+		AutoCreateTopics: true, CloseTimeout: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := stream.New(stream.Config{Application: "late", ShutdownTimeout: 10 * time.Second,
+		Bindings: map[string]stream.BindingProperties{
+			"up-in-0":  {Destination: topic, Group: "g", MaxAttempts: 1},
+			"up-out-0": {Destination: topic + "-out"},
+		}}, stream.WithBinder("kafka", kb))
+	inCall := make(chan struct{})
+	var ctxErr error
+	if err := app.Register(stream.Function("up", func(ctx context.Context, in string) (string, error) {
+		close(inCall)
+		time.Sleep(500 * time.Millisecond) // past close-timeout
+		ctxErr = ctx.Err()
+		return strings.ToUpper(in), nil
+	})); err != nil {
+		t.Fatal(err)
+	}
+	if err := app.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := publisher(t, brokers, nil).Publish(topic, message.NewMessage("m", []byte("late"))); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-inCall:
+	case <-time.After(waitFor):
+		t.Fatal("no call")
+	}
+	if err := app.Stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if ctxErr != nil {
+		t.Errorf("the call's context ended before shutdown-timeout: %v", ctxErr)
+	}
+	if recs := readAll(t, brokers, topic+"-out", 1); string(recs[0].Value) != "LATE" {
+		t.Errorf("output %q, want LATE", recs[0].Value)
 	}
 }

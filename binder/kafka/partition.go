@@ -40,6 +40,10 @@ type partition struct {
 	// wait for a delivered message after stop is over.
 	ctx    context.Context
 	cancel context.CancelFunc
+	// callCancel cancels the context of the message whose handler call is
+	// in progress (SubscribeHandler), for a call that ends in
+	// runtime.Goexit. Only the partition's goroutine uses it.
+	callCancel context.CancelFunc
 
 	// mu guards the fields below.
 	mu    sync.Mutex
@@ -142,8 +146,15 @@ func (p *partition) loop(again bool) {
 	returned := false
 	defer func() {
 		if !returned {
+			if r := recover(); r != nil {
+				panic(r) // not a handler's: handler panics are recovered in call
+			}
 			// A handler called runtime.Goexit (SubscribeHandler): this
 			// goroutine ends, the partition goes on in a new one.
+			if p.callCancel != nil {
+				p.callCancel()
+				p.callCancel = nil
+			}
 			p.requeueCurrent()
 			go p.loop(true)
 			return
@@ -237,7 +248,9 @@ func (p *partition) deliver(rec *kgo.Record, seq uint64) bool {
 				}
 				continue
 			}
+			p.callCancel = cancel
 			acked = p.call(h, msg)
+			p.callCancel = nil
 			cancel()
 			select {
 			case <-p.stopc:

@@ -52,6 +52,8 @@ type unit struct {
 	// direct is the input subscriber when it runs the handler chain itself
 	// (a HandlerSubscriber); then there is no router.
 	direct HandlerSubscriber
+	// calls counts the direct subscriber's calls of the chain in progress.
+	calls *sync.WaitGroup
 	// pauser is the input subscriber when it pauses natively, else nil.
 	pauser Pauser
 	// pausedNatively: the binding is paused through pauser, not the gate.
@@ -267,14 +269,9 @@ func (u *unit) closeLocked(ctx context.Context) error {
 		u.supDone = nil
 	}
 	if u.direct != nil {
-		// The subscriber waits for the calls in progress (bounded by its
-		// own close timeout); past shutdown-timeout their contexts end.
-		timer := time.AfterFunc(u.app.cfg.ShutdownTimeout, u.hardStop)
-		if err := u.direct.Close(); err != nil {
+		if err := u.closeDirect(ctx); err != nil {
 			errs = append(errs, err)
 		}
-		timer.Stop()
-		u.direct = nil
 	}
 	if u.router != nil {
 		timer := time.AfterFunc(u.app.cfg.ShutdownTimeout, u.hardStop)
@@ -288,8 +285,12 @@ func (u *unit) closeLocked(ctx context.Context) error {
 		u.router = nil
 		u.workers.close()
 	}
+	// The publishers flush what the handlers queued (pipelined outputs)
+	// before the handlers' context ends, which would cancel it; past
+	// shutdown-timeout (or ctx) it ends anyway.
 	if u.hardStop != nil {
-		u.hardStop()
+		flush := time.AfterFunc(u.app.cfg.ShutdownTimeout, u.hardStop)
+		defer flush.Stop()
 	}
 	if u.pub != nil {
 		errs = append(errs, u.pub.Close())
@@ -298,6 +299,9 @@ func (u *unit) closeLocked(ctx context.Context) error {
 	if u.dlq != nil {
 		errs = append(errs, u.dlq.Close())
 		u.dlq = nil
+	}
+	if u.hardStop != nil {
+		u.hardStop()
 	}
 	return errors.Join(errs...)
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"sync"
+	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
 )
@@ -14,7 +16,8 @@ import (
 // once per member. u.mu is held.
 func (u *unit) startDirect(ctx context.Context, s HandlerSubscriber, p BindingProperties) error {
 	u.direct = s
-	h := u.chain()
+	u.calls = new(sync.WaitGroup)
+	h := u.chain(u.calls)
 	// The members live until the subscriber is closed, not as long as the
 	// start context (fx cancels that one once the application started).
 	live := context.WithoutCancel(ctx)
@@ -31,8 +34,8 @@ func (u *unit) startDirect(ctx context.Context, s HandlerSubscriber, p BindingPr
 // around handle, composed as a Watermill router composes a handler's
 // middleware (the first is outermost). As on the router, an error from it
 // is logged and nacks the message, and so does a panic anywhere in it, the
-// application's middleware included.
-func (u *unit) chain() func(*message.Message) error {
+// application's middleware included. calls counts the calls in progress.
+func (u *unit) chain(calls *sync.WaitGroup) func(*message.Message) error {
 	h := message.HandlerFunc(func(msg *message.Message) ([]*message.Message, error) {
 		_, err := u.handle(msg)
 		return nil, err
@@ -42,6 +45,8 @@ func (u *unit) chain() func(*message.Message) error {
 		h = mws[i](h)
 	}
 	return func(msg *message.Message) (err error) {
+		calls.Add(1)
+		defer calls.Done()
 		defer func() {
 			if r := recover(); r != nil {
 				u.app.log.Error("stream: handler panicked; the message comes again",
@@ -57,4 +62,29 @@ func (u *unit) chain() func(*message.Message) error {
 		}
 		return err
 	}
+}
+
+// closeDirect closes the subscriber of a unit run by it, then waits for the
+// calls still in progress (the subscriber may give up on them sooner, at its
+// own close timeout) until ctx ends or shutdown-timeout is over, as the
+// router waits for its handlers; past shutdown-timeout their contexts end.
+// u.mu is held.
+func (u *unit) closeDirect(ctx context.Context) error {
+	deadline := time.NewTimer(u.app.cfg.ShutdownTimeout)
+	defer deadline.Stop()
+	hard := time.AfterFunc(u.app.cfg.ShutdownTimeout, u.hardStop)
+	defer hard.Stop()
+	err := u.direct.Close()
+	drained := make(chan struct{})
+	go func(calls *sync.WaitGroup) {
+		calls.Wait()
+		close(drained)
+	}(u.calls)
+	select {
+	case <-drained:
+	case <-deadline.C:
+	case <-ctx.Done():
+	}
+	u.direct, u.calls = nil, nil
+	return err
 }
