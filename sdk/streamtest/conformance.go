@@ -334,19 +334,33 @@ func (s *suite) membersShare(t *testing.T) {
 	}
 }
 
-func (s *suite) partitionOrder(t *testing.T) {
-	b := s.binder(t)
-	dest := destination(t)
+// keyedPublisher returns a publisher of dest, which it creates with 3
+// partitions when the binder has partitions, and that partition count.
+func (s *suite) keyedPublisher(t testing.TB, b stream.Binder, dest string) (message.Publisher, int) {
+	t.Helper()
 	partitions := 1
 	if s.f.Partitions {
 		partitions = 3
 	}
-	p := s.publisher(t, b, dest, partitions)
-	_, chans := s.subscribe(t, b, dest, "ordered", 1, stream.Earliest)
-	const keys, perKey = 5, 20
-	for i := range keys * perKey {
+	return s.publisher(t, b, dest, partitions), partitions
+}
+
+// sendKeyed sends events 0 to n-1 through p, event i with key
+// "key-<i mod keys>", spread over partitions as the SDK spreads keys.
+func (s *suite) sendKeyed(t testing.TB, b stream.Binder, p message.Publisher, dest string, partitions, n, keys int) {
+	t.Helper()
+	for i := range n {
 		s.send(t, b, p, dest, cloudevent.Binary, testEvent(i, "key-"+strconv.Itoa(i%keys)), partitions)
 	}
+}
+
+func (s *suite) partitionOrder(t *testing.T) {
+	b := s.binder(t)
+	dest := destination(t)
+	p, partitions := s.keyedPublisher(t, b, dest)
+	_, chans := s.subscribe(t, b, dest, "ordered", 1, stream.Earliest)
+	const keys, perKey = 5, 20
+	s.sendKeyed(t, b, p, dest, partitions, keys*perKey, keys)
 	got := s.collect(t, b, chans[0], keys*perKey)
 	last := map[int]int{}
 	for _, seq := range got {

@@ -42,15 +42,9 @@ func (s *suite) handlerSubscriber(t *testing.T, b stream.Binder, dest, group str
 func (s *suite) handlerOrder(t *testing.T) {
 	b := s.binder(t)
 	dest := destination(t)
-	partitions := 1
-	if s.f.Partitions {
-		partitions = 3
-	}
-	p := s.publisher(t, b, dest, partitions)
+	p, partitions := s.keyedPublisher(t, b, dest)
 	const keys, perKey = 4, 15
-	for i := range keys * perKey {
-		s.send(t, b, p, dest, cloudevent.Binary, testEvent(i, "key-"+strconv.Itoa(i%keys)), partitions)
-	}
+	s.sendKeyed(t, b, p, dest, partitions, keys*perKey, keys)
 	hs := s.handlerSubscriber(t, b, dest, "handled")
 
 	var mu sync.Mutex
