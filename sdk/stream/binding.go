@@ -269,7 +269,7 @@ func (u *unit) closeLocked(ctx context.Context) error {
 		u.supDone = nil
 	}
 	if u.direct != nil {
-		if err := u.closeDirect(ctx); err != nil {
+		if err := u.closeDirect(); err != nil {
 			errs = append(errs, err)
 		}
 	}

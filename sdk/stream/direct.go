@@ -66,12 +66,10 @@ func (u *unit) chain(calls *sync.WaitGroup) func(*message.Message) error {
 
 // closeDirect closes the subscriber of a unit run by it, then waits for the
 // calls still in progress (the subscriber may give up on them sooner, at its
-// own close timeout) until ctx ends or shutdown-timeout is over, as the
-// router waits for its handlers; past shutdown-timeout their contexts end.
+// own close timeout) until the handlers' context ends: at shutdown-timeout,
+// as the router waits for its handlers, or when closeLocked's ctx ends.
 // u.mu is held.
-func (u *unit) closeDirect(ctx context.Context) error {
-	deadline := time.NewTimer(u.app.cfg.ShutdownTimeout)
-	defer deadline.Stop()
+func (u *unit) closeDirect() error {
 	hard := time.AfterFunc(u.app.cfg.ShutdownTimeout, u.hardStop)
 	defer hard.Stop()
 	err := u.direct.Close()
@@ -82,8 +80,7 @@ func (u *unit) closeDirect(ctx context.Context) error {
 	}(u.calls)
 	select {
 	case <-drained:
-	case <-deadline.C:
-	case <-ctx.Done():
+	case <-u.hardCtx.Done():
 	}
 	u.direct, u.calls = nil, nil
 	return err
