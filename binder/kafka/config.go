@@ -48,8 +48,9 @@ type Config struct {
 	CommitInterval time.Duration
 	// FetchMaxWait (key "fetch-max-wait") is how long the broker may hold
 	// a fetch that finds no new records; it also bounds how long a
-	// partition whose fetching resumed waits behind such a fetch of idle
-	// partitions. Default 500ms (Kafka's fetch.max.wait.ms).
+	// consumer waits for a partition whose buffer is full before it
+	// pauses fetching it (SubscriberConfig.FetchMaxWait). Default 500ms
+	// (Kafka's fetch.max.wait.ms).
 	FetchMaxWait time.Duration
 	// NackResendDelay (key "nack-resend-delay") is the wait before a
 	// nacked message is delivered again. The SDK retries with its own

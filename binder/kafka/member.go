@@ -57,7 +57,16 @@ type member struct {
 	assignments atomic.Int32
 	// claims are the partitions an assigned member took (Subscriber.claim).
 	claims []int32
+	// room is signalled (without blocking) when a full partition queue
+	// drains below MaxBufferedRecords or a partition goes: waitRoom waits
+	// for it.
+	room chan struct{}
 }
+
+// roomStall is how long a partition whose queue is full may go without
+// taking a record before the poll loop stops waiting for it, and pauses
+// fetching it instead (see waitRoom).
+const roomStall = 50 * time.Millisecond
 
 func newMember(ctx context.Context, s *Subscriber, adm *kadm.Client, topic string, h func(*message.Message) error) (_ *member, err error) {
 	cfg := &s.cfg
@@ -73,6 +82,7 @@ func newMember(ctx context.Context, s *Subscriber, adm *kadm.Client, topic strin
 		parts:   make(map[int32]*partition),
 
 		assigned: make(chan struct{}),
+		room:     make(chan struct{}, 1),
 	}
 	m.pollCtx, m.stopPoll = context.WithCancel(ctx)
 	defer func() {
@@ -198,6 +208,7 @@ func (m *member) run() {
 	commitDone := make(chan struct{})
 	go m.commitLoop(commitDone)
 	for {
+		m.waitRoom()
 		fetches := m.cl.PollFetches(m.pollCtx)
 		if m.pollCtx.Err() != nil || fetches.IsClientClosed() {
 			break
@@ -210,6 +221,78 @@ func (m *member) run() {
 		fetches.EachPartition(m.dispatch)
 	}
 	m.shutdown(commitDone)
+}
+
+// waitRoom holds up the next poll while a partition's queue is full, so
+// that fetching follows the handlers without pausing partitions that keep
+// up: a partition whose fetching is paused and resumed waits, once resumed,
+// for any fetch in flight to return, and a fetch of idle partitions is held
+// by the broker for up to FetchMaxWait. While the poll loop waits, the
+// member's other partitions are not fetched either, so it waits only for
+// partitions that drain: a full partition that took no record for
+// roomStall, and every full partition once the wait reaches FetchMaxWait,
+// is paused (pop resumes it when half its queue is gone) and polling goes
+// on.
+func (m *member) waitRoom() {
+	var (
+		tick     *time.Ticker
+		deadline time.Time
+		seen     map[*partition]uint64 // records taken by the last tick
+	)
+	defer func() {
+		if tick != nil {
+			tick.Stop()
+		}
+	}()
+	for {
+		full := m.fullPartitions()
+		if len(full) == 0 {
+			return
+		}
+		if tick == nil {
+			tick = time.NewTicker(roomStall)
+			deadline = time.Now().Add(m.s.cfg.FetchMaxWait)
+			seen = make(map[*partition]uint64, len(full))
+		}
+		select {
+		case <-m.room:
+		case <-m.pollCtx.Done():
+			return
+		case now := <-tick.C:
+			for _, p := range full {
+				f, n := p.full()
+				if !f {
+					continue
+				}
+				if last, ok := seen[p]; (ok && last == n) || !now.Before(deadline) {
+					p.pauseFetch()
+				}
+				seen[p] = n
+			}
+		}
+	}
+}
+
+// fullPartitions returns the partitions whose queues are full while their
+// fetching is not paused.
+func (m *member) fullPartitions() []*partition {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var full []*partition
+	for _, p := range m.parts {
+		if f, _ := p.full(); f {
+			full = append(full, p)
+		}
+	}
+	return full
+}
+
+// roomMade wakes waitRoom.
+func (m *member) roomMade() {
+	select {
+	case m.room <- struct{}{}:
+	default:
+	}
 }
 
 // stop makes run end. It does not wait: <-m.done does.
@@ -294,6 +377,7 @@ func (m *member) release(ctx context.Context, ids []int32, commit bool) {
 	if len(ps) == 0 {
 		return
 	}
+	m.roomMade() // the poll loop no longer waits for them
 	expired := make(chan struct{})
 	if !commit {
 		close(expired)

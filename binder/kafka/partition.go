@@ -49,8 +49,11 @@ type partition struct {
 	mu    sync.Mutex
 	queue []*kgo.Record
 	// fetchPaused: the member paused fetching this partition because the
-	// queue is full.
+	// queue stayed full (member.waitRoom).
 	fetchPaused bool
+	// popped counts the records taken from the queue, so that the member
+	// sees whether a full queue drains.
+	popped uint64
 	// hw is the high watermark of the last fetch; first the offset of the
 	// first record seen (-1: none yet); acked the offset after the last
 	// acked record (-1: none); committed the last committed offset.
@@ -89,8 +92,10 @@ func newPartition(m *member, id int32) *partition {
 	return p
 }
 
-// push queues fetched records. Past MaxBufferedRecords it pauses fetching
-// the partition; pop resumes it once half the queue is gone.
+// push queues fetched records. A queue that reaches MaxBufferedRecords
+// holds up the member's next poll (member.waitRoom) until it drains below
+// that, or until the member pauses fetching the partition; pop resumes a
+// paused partition once half the queue is gone.
 func (p *partition) push(recs []*kgo.Record, hw int64) {
 	p.mu.Lock()
 	if hw > p.hw {
@@ -100,10 +105,6 @@ func (p *partition) push(recs []*kgo.Record, hw int64) {
 		p.first = recs[0].Offset
 	}
 	p.queue = append(p.queue, recs...)
-	if len(p.queue) >= p.m.s.cfg.MaxBufferedRecords && !p.fetchPaused {
-		p.fetchPaused = true
-		p.m.cl.PauseFetchPartitions(map[string][]int32{p.m.topic: {p.id}})
-	}
 	p.mu.Unlock()
 	select {
 	case p.wake <- struct{}{}:
@@ -120,9 +121,13 @@ func (p *partition) pop() (rec *kgo.Record, seq uint64) {
 			rec := p.queue[0]
 			p.queue[0] = nil
 			p.queue = p.queue[1:]
-			if p.fetchPaused && len(p.queue) <= p.m.s.cfg.MaxBufferedRecords/2 {
+			p.popped++
+			limit := p.m.s.cfg.MaxBufferedRecords
+			if p.fetchPaused && len(p.queue) <= limit/2 {
 				p.fetchPaused = false
 				p.m.cl.ResumeFetchPartitions(map[string][]int32{p.m.topic: {p.id}})
+			} else if len(p.queue) == limit-1 {
+				p.m.roomMade() // it may be what the poll loop waits for
 			}
 			p.current = rec
 			seq := p.rewinds
@@ -525,6 +530,26 @@ func (p *partition) committedUpTo(off int64) {
 	if off > p.committed {
 		p.committed = off
 	}
+}
+
+// full reports whether the queue holds MaxBufferedRecords or more while
+// fetching is not paused, and how many records were taken from it so far.
+func (p *partition) full() (bool, uint64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return !p.fetchPaused && len(p.queue) >= p.m.s.cfg.MaxBufferedRecords, p.popped
+}
+
+// pauseFetch pauses fetching the partition while its queue is full; pop
+// resumes it once half the queue is gone.
+func (p *partition) pauseFetch() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.fetchPaused || len(p.queue) < p.m.s.cfg.MaxBufferedRecords {
+		return
+	}
+	p.fetchPaused = true
+	p.m.cl.PauseFetchPartitions(map[string][]int32{p.m.topic: {p.id}})
 }
 
 // unpause clears the backpressure pause and reports whether there was one.

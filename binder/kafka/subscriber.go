@@ -76,13 +76,18 @@ type SubscriberConfig struct {
 	// Default 1s.
 	CommitInterval time.Duration
 	// MaxBufferedRecords is how many fetched records a partition holds
-	// before fetching from it pauses. Default 1000.
+	// before the member stops fetching more: it waits for the partition to
+	// drain before it polls again, and pauses fetching the partition when
+	// it does not drain (see FetchMaxWait). Default 1000.
 	MaxBufferedRecords int
 	// FetchMaxWait is how long the broker may hold a fetch that finds no
-	// new records. A partition whose fetching resumes (its buffer drained)
-	// waits for such a fetch of its idle neighbours to return, so this
-	// also bounds that wait. Default 500ms, the Java client's
-	// fetch.max.wait.ms (franz-go's own is 5s).
+	// new records. It also bounds how long the member waits for a
+	// partition whose buffer is full before it pauses fetching that
+	// partition (one whose handler takes nothing for 50-100ms is paused
+	// sooner): a paused partition, once resumed, waits for any fetch in
+	// flight, which may be such a held fetch of its idle neighbours.
+	// Default 500ms, the Java client's fetch.max.wait.ms (franz-go's own
+	// is 5s).
 	FetchMaxWait time.Duration
 	// Provision creates the topics subscribed to. Default: created with the
 	// broker's defaults when missing.
