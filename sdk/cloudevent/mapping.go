@@ -103,22 +103,9 @@ func ToMessageTrustedWithRoom(e event.Event, mode Mode, c Convention, extra int)
 			md = make(message.Metadata, n)
 		}
 		k := keysOf(c)
+		putAttributes(md, k, c, &Attributes{ID: e.ID(), Source: Source(e), Type: e.Type(), Time: e.Time(),
+			Subject: e.Subject(), DataSchema: e.DataSchema(), ContentType: e.DataContentType()})
 		md[k.specversion] = e.SpecVersion()
-		md[k.id] = e.ID()
-		md[k.source] = Source(e)
-		md[k.typ] = e.Type()
-		if t := e.Time(); !t.IsZero() {
-			md[k.time] = t.UTC().Format(time.RFC3339Nano)
-		}
-		if s := e.Subject(); s != "" {
-			md[k.subject] = s
-		}
-		if s := e.DataSchema(); s != "" {
-			md[k.dataschema] = s
-		}
-		if ct := e.DataContentType(); ct != "" {
-			md[c.ContentTypeKey] = ct
-		}
 		for name, v := range exts {
 			s, err := extensionString(v)
 			if err != nil {
@@ -135,6 +122,89 @@ func ToMessageTrustedWithRoom(e event.Event, mode Mode, c Convention, extra int)
 		}
 	}
 	return msg, nil
+}
+
+// Attributes are an event's context as binary mode writes it: each attribute
+// in its string form, and of the extensions only the two the SDK writes on
+// every event it sends.
+type Attributes struct {
+	ID, Source, Type, Subject, DataSchema, ContentType string
+	// Time is left out when zero.
+	Time time.Time
+	// Traceparent and PartitionKey are the extensions of those names,
+	// left out when empty.
+	Traceparent, PartitionKey string
+}
+
+// BinaryMessage is [ToMessageTrustedWithRoom] in binary mode for an event
+// given as plain values rather than an sdk-go event, which the SDK would
+// only build to take it apart again. It validates nothing: the caller
+// vouches that b is a valid CloudEvents 1.0 context (id, source and type
+// not blank, source a URI-reference, content type a media type) and a
+// valid traceparent.
+func BinaryMessage(b *Attributes, data []byte, c Convention, extra int) (*message.Message, error) {
+	if !c.valid() {
+		return nil, fmt.Errorf("cloudevent: convention %q has no attribute prefix or content-type key", c.Name)
+	}
+	msg := message.NewMessage(b.ID, data)
+	md := msg.Metadata // empty: its first entries fill one map group
+	if n := b.entries(c) + extra; n > 8 {
+		md = make(message.Metadata, n)
+	}
+	k := keysOf(c)
+	md[k.specversion] = event.CloudEventsVersionV1
+	putAttributes(md, k, c, b)
+	if b.Traceparent != "" {
+		md[k.traceparent] = b.Traceparent
+	}
+	if b.PartitionKey != "" {
+		md[k.partitionkey] = b.PartitionKey
+		if c.KeyFromPartitionKey {
+			md[MetadataKey] = b.PartitionKey
+		}
+	}
+	msg.Metadata = md
+	return msg, nil
+}
+
+// entries counts the metadata entries of b in binary mode.
+func (b *Attributes) entries(c Convention) int {
+	n := 4 // specversion, id, source, type
+	for _, s := range []string{b.Subject, b.DataSchema, b.ContentType, b.Traceparent} {
+		if s != "" {
+			n++
+		}
+	}
+	if !b.Time.IsZero() {
+		n++
+	}
+	if b.PartitionKey != "" {
+		n++
+		if c.KeyFromPartitionKey {
+			n++
+		}
+	}
+	return n
+}
+
+// putAttributes writes the attributes of b, but for the spec version and
+// the extensions, to md.
+func putAttributes(md message.Metadata, k *attrKeys, c Convention, b *Attributes) {
+	md[k.id] = b.ID
+	md[k.source] = b.Source
+	md[k.typ] = b.Type
+	if !b.Time.IsZero() {
+		md[k.time] = b.Time.UTC().Format(time.RFC3339Nano)
+	}
+	if b.Subject != "" {
+		md[k.subject] = b.Subject
+	}
+	if b.DataSchema != "" {
+		md[k.dataschema] = b.DataSchema
+	}
+	if b.ContentType != "" {
+		md[c.ContentTypeKey] = b.ContentType
+	}
 }
 
 // extensionsOf returns the extensions of e without copying them when it can:
@@ -229,9 +299,87 @@ func FromMessage(m *message.Message, c Convention) (event.Event, error) {
 	return event.Event{Context: ec, DataEncoded: m.Payload}, nil
 }
 
-// lastContentType is the last datacontenttype plainlyValid found to be a
+// ReadBinary reads the context of a binary-mode event without building an
+// sdk-go event, for a reader that needs only its attributes and its
+// traceparent and partitionkey extensions, as [FromMessage] would decode
+// them. It reads only what is plainly valid, as most messages are: ok is
+// false for anything else (structured mode, no CloudEvent, a broken or
+// unusual context: a data schema, a source that is not a bare name, an
+// attribute name not in lower case), which FromMessage then decodes or
+// explains.
+func ReadBinary(m *message.Message, c Convention) (a Attributes, ok bool) {
+	if !c.valid() {
+		return Attributes{}, false
+	}
+	p := c.AttributePrefix
+	spec := false
+	for k, v := range m.Metadata {
+		name, is := strings.CutPrefix(k, p)
+		if !is {
+			continue
+		}
+		switch name {
+		case "specversion":
+			if v != event.CloudEventsVersionV1 {
+				return Attributes{}, false
+			}
+			spec = true
+		case "id":
+			a.ID = strings.TrimSpace(v)
+		case "source":
+			a.Source = v
+		case "type":
+			a.Type = strings.TrimSpace(v)
+		case "subject":
+			a.Subject = strings.TrimSpace(v)
+		case "time":
+			t, err := time.Parse(time.RFC3339Nano, v)
+			if err != nil {
+				return Attributes{}, false
+			}
+			a.Time = t
+		case TraceparentExtension:
+			a.Traceparent = v
+		case PartitionKeyExtension:
+			a.PartitionKey = v
+		case "dataschema", "datacontenttype":
+			return Attributes{}, false
+		default:
+			if strings.ToLower(name) != name {
+				return Attributes{}, false
+			}
+		}
+	}
+	if !spec || a.ID == "" || a.Type == "" || !plainPath(a.Source) {
+		return Attributes{}, false // no CloudEvent, or not plainly valid
+	}
+	if a.PartitionKey == "" {
+		a.PartitionKey = m.Metadata[MetadataKey]
+	}
+	a.ContentType = strings.TrimSpace(m.Metadata[c.ContentTypeKey])
+	if a.ContentType == "" || isStructured(a.ContentType) || !mediaType(a.ContentType) {
+		return Attributes{}, false
+	}
+	return a, true
+}
+
+// lastContentType is the last datacontenttype mediaType found to be a
 // media type: one producer's messages all carry the same.
 var lastContentType atomic.Pointer[string]
+
+// mediaType reports whether ct (not empty, without surrounding white
+// space) is a media type, remembering the last one that was.
+func mediaType(ct string) bool {
+	if p := lastContentType.Load(); p != nil && *p == ct {
+		return true
+	}
+	if _, _, err := mime.ParseMediaType(ct); err != nil {
+		return false
+	}
+	remembered := strings.Clone(ct) // not a window on the message's bytes
+	lastContentType.Store(&remembered)
+	return true
+}
 
 // plainlyValid reports whether ec passes ec.Validate, checked without its
 // allocations, for the events most messages carry: false means "ask
@@ -248,16 +396,8 @@ func plainlyValid(ec *event.EventContextV1) bool {
 		return false
 	}
 	if ec.DataContentType != nil {
-		ct := strings.TrimSpace(*ec.DataContentType)
-		if p := lastContentType.Load(); p == nil || *p != ct {
-			if ct == "" {
-				return false
-			}
-			if _, _, err := mime.ParseMediaType(ct); err != nil {
-				return false
-			}
-			remembered := strings.Clone(ct) // not a window on the message's bytes
-			lastContentType.Store(&remembered)
+		if ct := strings.TrimSpace(*ec.DataContentType); ct == "" || !mediaType(ct) {
+			return false
 		}
 	}
 	return true

@@ -247,3 +247,104 @@ func FuzzFromMessage(f *testing.F) {
 		}
 	})
 }
+
+// FuzzReadBinaryAgrees checks the SDK's fast reading of binary-mode
+// messages against FromMessage on arbitrary metadata: what ReadBinary
+// accepts, FromMessage accepts too, with the same attributes and
+// extensions; what it declines is left to FromMessage, which must never be
+// bypassed for a message it would refuse.
+func FuzzReadBinaryAgrees(f *testing.F) {
+	f.Add("1.0", "id", "orders", "t", "2026-01-01T00:00:00Z", "text/plain", "traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", "k", " subject ")
+	f.Add("1.0", " id ", "orders", " t ", "", "application/json; charset=utf-8", "partitionkey", "p", "", "")
+	f.Add("1.0", "id", "urn:orders", "t", "", "text/plain", "tenant", "acme", "", "")
+	f.Add("0.3", "id", "orders", "t", "", "text/plain", "", "", "", "")
+	f.Add("", "id", "orders", "t", "", "text/plain", "", "", "", "")
+	f.Add("1.0", "   ", "orders", "t", "", "text/plain", "", "", "", "")
+	f.Add("1.0", "id", "orders", "t", "yesterday", "text/plain", "", "", "", "")
+	f.Add("1.0", "id", "orders", "t", "", "not a type", "ID", "x", "", "")
+	f.Add("1.0", "id", "orders", "t", "", cloudevent.StructuredContentType, "", "", "", "")
+	f.Add("1.0", "id", "orders", "t", "", "", "datacontenttype", "text/plain", "", "")
+	f.Fuzz(func(t *testing.T, specversion, id, source, typ, tm, ct, extName, extValue, key, subject string) {
+		m := message.NewMessage("uuid", []byte("payload"))
+		set := func(k, v string) {
+			if v != "" {
+				m.Metadata[k] = v
+			}
+		}
+		set("ce_specversion", specversion)
+		set("ce_id", id)
+		set("ce_source", source)
+		set("ce_type", typ)
+		set("ce_time", tm)
+		set("ce_subject", subject)
+		set("content-type", ct)
+		set(cloudevent.MetadataKey, key)
+		if extName != "" {
+			set("ce_"+extName, extValue)
+		}
+		a, ok := cloudevent.ReadBinary(m, cloudevent.Kafka())
+		if !ok {
+			return
+		}
+		e, err := cloudevent.FromMessage(m, cloudevent.Kafka())
+		if err != nil {
+			t.Fatalf("ReadBinary accepted %v, which FromMessage refuses: %v", m.Metadata, err)
+		}
+		ext := func(name string) string {
+			s, _ := e.Extensions()[name].(string)
+			return s
+		}
+		want := cloudevent.Attributes{ID: e.ID(), Source: cloudevent.Source(e), Type: e.Type(), Subject: e.Subject(),
+			Time: e.Time(), ContentType: e.DataContentType(), DataSchema: e.DataSchema(),
+			Traceparent: ext(cloudevent.TraceparentExtension), PartitionKey: ext(cloudevent.PartitionKeyExtension)}
+		if !a.Time.Equal(want.Time) {
+			t.Fatalf("time of %v: ReadBinary %v, FromMessage %v", m.Metadata, a.Time, want.Time)
+		}
+		a.Time, want.Time = time.Time{}, time.Time{}
+		if a != want {
+			t.Fatalf("metadata %v: ReadBinary %+v, FromMessage %+v", m.Metadata, a, want)
+		}
+	})
+}
+
+// FuzzBinaryMessageAgrees checks the SDK's direct writing of binary-mode
+// messages against ToMessage of the same event: the same metadata.
+func FuzzBinaryMessageAgrees(f *testing.F) {
+	f.Add("id", "orders", "t", "subject", "text/plain", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", "k", int64(1700000000123456789))
+	f.Add("id", "urn:orders", "t", "", "application/json", "", "", int64(0))
+	f.Fuzz(func(t *testing.T, id, source, typ, subject, ct, traceparent, key string, nanos int64) {
+		ec := &event.EventContextV1{}
+		if ec.SetID(id) != nil || ec.SetSource(source) != nil || ec.SetType(typ) != nil || ec.SetSubject(subject) != nil ||
+			ec.SetDataContentType(ct) != nil {
+			return
+		}
+		if nanos != 0 && ec.SetTime(time.Unix(0, nanos)) != nil {
+			return
+		}
+		if traceparent != "" && ec.SetExtension(cloudevent.TraceparentExtension, traceparent) != nil {
+			return
+		}
+		if key != "" && ec.SetExtension(cloudevent.PartitionKeyExtension, key) != nil {
+			return
+		}
+		e := event.Event{Context: ec, DataEncoded: []byte("data")}
+		want, err := cloudevent.ToMessage(e, cloudevent.Binary, cloudevent.Kafka())
+		if err != nil {
+			return
+		}
+		ext := func(name string) string {
+			s, _ := e.Extensions()[name].(string)
+			return s
+		}
+		got, err := cloudevent.BinaryMessage(&cloudevent.Attributes{ID: e.ID(), Source: cloudevent.Source(e), Type: e.Type(),
+			Subject: e.Subject(), Time: e.Time(), ContentType: e.DataContentType(),
+			Traceparent: ext(cloudevent.TraceparentExtension), PartitionKey: ext(cloudevent.PartitionKeyExtension)},
+			e.Data(), cloudevent.Kafka(), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got.Metadata, want.Metadata) || got.UUID != want.UUID || !bytes.Equal(got.Payload, want.Payload) {
+			t.Fatalf("BinaryMessage %s %v %q, ToMessage %s %v %q", got.UUID, got.Metadata, got.Payload, want.UUID, want.Metadata, want.Payload)
+		}
+	})
+}

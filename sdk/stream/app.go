@@ -35,6 +35,8 @@ type App struct {
 	// source, once; sourceOK is false when it does not parse.
 	source   types.URIRef
 	sourceOK bool
+	// sourceText is source as the ce_source header carries it.
+	sourceText string
 	// binders and bridgeBindings are set by options and never change.
 	binders        map[string]Binder
 	bridgeBindings []string
@@ -112,7 +114,8 @@ func New(cfg Config, opts ...Option) *App {
 	a.timed = !nop
 	if u, err := url.Parse(cfg.Application); err == nil {
 		a.source = types.URIRef{URL: *u}
-		a.sourceOK = strings.TrimSpace(a.source.String()) != ""
+		a.sourceText = a.source.String()
+		a.sourceOK = strings.TrimSpace(a.sourceText) != ""
 	}
 	a.bridge = newBridge(a)
 	return a

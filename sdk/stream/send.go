@@ -97,6 +97,9 @@ func (s *sender) message(ctx context.Context, out *outbound) (*message.Message, 
 	}
 	trusted := a.Source == "" && a.Type == "" && a.Subject == "" && a.ContentType == "" && len(a.Extensions) == 0 &&
 		s.validContentType(ct)
+	if trusted && a.ID == "" && s.app.sourceOK && !s.props.Structured && s.props.PartitionKey == "" {
+		return s.binary(ctx, out, data, ct)
+	}
 	// One allocation holds the context and what its pointers point to.
 	h := &outContext{}
 	ec := &h.ec
@@ -140,10 +143,7 @@ func (s *sender) message(ctx context.Context, out *outbound) (*message.Message, 
 			return nil, fmt.Errorf("binding %s: %w: extension %s: %w", s.binding, cloudevent.ErrInvalidEvent, k, err)
 		}
 	}
-	var trace traceInfo
-	if t, ok := ctx.Value(traceKey{}).(*traceInfo); ok {
-		trace = *t
-	}
+	trace := traceOf(ctx)
 	if _, ok := a.Extensions[cloudevent.TraceparentExtension]; !ok {
 		if trace.traceparent != "" {
 			ec.Extensions[cloudevent.TraceparentExtension] = cloudevent.ChildTraceparent(trace.traceparent)
@@ -166,23 +166,77 @@ func (s *sender) message(ctx context.Context, out *outbound) (*message.Message, 
 	if s.props.Structured {
 		mode = cloudevent.Structured
 	}
-	partitioned := s.props.PartitionCount > 1 && key != ""
-	extra := len(a.Headers)
-	if trace.correlation != "" {
-		extra++
-	}
-	if partitioned {
-		extra++
-	}
 	var msg *message.Message
 	if trusted {
-		msg, err = cloudevent.ToMessageTrustedWithRoom(e, mode, s.conv, extra)
+		msg, err = cloudevent.ToMessageTrustedWithRoom(e, mode, s.conv, s.extra(a, trace, key))
 	} else {
 		msg, err = cloudevent.ToMessage(e, mode, s.conv)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("binding %s: %w", s.binding, err)
 	}
+	s.finish(msg, a, trace, key)
+	return msg, nil
+}
+
+// binary is message for the most common output: binary mode, with no
+// attribute but the time and the key set by the handler, and no
+// partition-key expression. Every attribute is valid by construction, so
+// the message is written straight from them, without an sdk-go event.
+func (s *sender) binary(ctx context.Context, out *outbound, data []byte, ct string) (*message.Message, error) {
+	a := &out.attrs
+	trace := traceOf(ctx)
+	b := cloudevent.Attributes{
+		ID:          cloudevent.NewID(),
+		Source:      s.app.sourceText,
+		Type:        s.typeName(out.payload),
+		ContentType: strings.TrimSpace(ct),
+		Time:        a.Time,
+	}
+	if b.Time.IsZero() {
+		b.Time = time.Now()
+	}
+	if trace.traceparent != "" {
+		b.Traceparent = cloudevent.ChildTraceparent(trace.traceparent)
+	} else {
+		b.Traceparent = cloudevent.NewTraceparent()
+	}
+	b.PartitionKey = a.Key
+	if b.PartitionKey == "" && s.key != nil {
+		b.PartitionKey = s.key(out.value)
+	}
+	msg, err := cloudevent.BinaryMessage(&b, data, s.conv, s.extra(a, trace, b.PartitionKey))
+	if err != nil {
+		return nil, fmt.Errorf("binding %s: %w", s.binding, err)
+	}
+	s.finish(msg, a, trace, b.PartitionKey)
+	return msg, nil
+}
+
+// traceOf returns the trace of the message being handled, when ctx is a
+// handler's context (see withTrace).
+func traceOf(ctx context.Context) traceInfo {
+	if t, ok := ctx.Value(traceKey{}).(*traceInfo); ok {
+		return *t
+	}
+	return traceInfo{}
+}
+
+// extra counts the metadata entries finish adds.
+func (s *sender) extra(a *Message[struct{}], trace traceInfo, key string) int {
+	n := len(a.Headers)
+	if trace.correlation != "" {
+		n++
+	}
+	if s.props.PartitionCount > 1 && key != "" {
+		n++
+	}
+	return n
+}
+
+// finish adds to msg the handler's headers, the correlation id of the
+// message being handled and the partition that key picks.
+func (s *sender) finish(msg *message.Message, a *Message[struct{}], trace traceInfo, key string) {
 	for k, v := range a.Headers {
 		if _, taken := msg.Metadata[k]; !taken && !cloudevent.IsPrivate(k) {
 			msg.Metadata[k] = v
@@ -191,10 +245,9 @@ func (s *sender) message(ctx context.Context, out *outbound) (*message.Message, 
 	if trace.correlation != "" {
 		msg.Metadata[HeaderCorrelationID] = trace.correlation
 	}
-	if partitioned {
+	if s.props.PartitionCount > 1 && key != "" {
 		msg.Metadata[cloudevent.MetadataPartition] = strconv.Itoa(Partition(key, s.props.PartitionCount))
 	}
-	return msg, nil
 }
 
 // outContext is an event context together with the values its pointer
@@ -275,6 +328,14 @@ func keyFrom(spec string, e *event.Event, headers map[string]string) string {
 // needs is kept (content type, id): the extensions and headers are skipped,
 // for handlers that take a payload rather than a Message.
 func receive(msg *message.Message, conv cloudevent.Convention, contentType string, attrs bool) (*inbound, string, error) {
+	if !attrs {
+		if b, ok := cloudevent.ReadBinary(msg, conv); ok {
+			in := &inbound{data: msg.Payload}
+			a := &in.attrs
+			a.ID, a.Source, a.Type, a.Subject, a.Time, a.ContentType = b.ID, b.Source, b.Type, b.Subject, b.Time, b.ContentType
+			return in, b.Traceparent, nil
+		}
+	}
 	e, err := cloudevent.FromMessage(msg, conv)
 	if err != nil {
 		return nil, "", fmt.Errorf("%w: %w", ErrDecode, err)

@@ -3,7 +3,9 @@ package stream_test
 import (
 	"context"
 	"errors"
+	"maps"
 	"testing"
+	"time"
 
 	"github.com/millstream/millstream/binder/memory"
 	"github.com/millstream/millstream/sdk/cloudevent"
@@ -56,6 +58,51 @@ func TestSentEventsAreValid(t *testing.T) {
 		err := a.Bridge().Send(t.Context(), "events", m)
 		if !errors.Is(err, cloudevent.ErrInvalidEvent) {
 			t.Errorf("sending a message with a bad %s: error %v, want cloudevent.ErrInvalidEvent", name, err)
+		}
+	}
+}
+
+// The SDK writes most outputs (binary mode, attributes its own) straight
+// into metadata, and the others through an sdk-go event: the two ways give
+// the same metadata, but for the id, time and trace, which differ on every
+// message and are checked for form.
+func TestDirectAndEventEncodingAgree(t *testing.T) {
+	for _, name := range []string{"orders-service", "my app", "urn:example:orders"} {
+		a := stream.New(stream.Config{Application: name}, stream.WithBinder("memory", memory.New()))
+		h := streamtest.Run(t, a)
+		h.Listen("", "events")
+		send := func(v any) map[string]string {
+			t.Helper()
+			if err := a.Bridge().Send(t.Context(), "events", v); err != nil {
+				t.Fatal(err)
+			}
+			return h.Raw("events").Metadata
+		}
+		for _, m := range []stream.Message[string]{
+			{Payload: "plain"},
+			{Payload: "keyed", Key: "customer-7"},
+			{Payload: "headers", Headers: map[string]string{"x-tenant": "acme"}},
+		} {
+			direct := send(m) // no attribute of the handler's: written directly
+			m.ID = "chosen-id"
+			general := send(m) // an id of the handler's: through an event
+			if general["ce_id"] != "chosen-id" {
+				t.Fatalf("application %q, %q: ce_id %q, want chosen-id", name, m.Payload, general["ce_id"])
+			}
+			for _, md := range []map[string]string{direct, general} {
+				if _, err := time.Parse(time.RFC3339Nano, md["ce_time"]); err != nil {
+					t.Errorf("application %q, %q: ce_time: %v", name, m.Payload, err)
+				}
+				if !cloudevent.ValidTraceparent(md["ce_traceparent"]) {
+					t.Errorf("application %q, %q: ce_traceparent %q", name, m.Payload, md["ce_traceparent"])
+				}
+				delete(md, "ce_id")
+				delete(md, "ce_time")
+				delete(md, "ce_traceparent")
+			}
+			if !maps.Equal(direct, general) {
+				t.Errorf("application %q, %q: written directly %v, through an event %v", name, m.Payload, direct, general)
+			}
 		}
 	}
 }
