@@ -54,6 +54,9 @@ type partition struct {
 	// popped counts the records taken from the queue, so that the member
 	// sees whether a full queue drains.
 	popped uint64
+	// released: the member let the partition go (unpause); its fetching
+	// is not paused again.
+	released bool
 	// hw is the high watermark of the last fetch; first the offset of the
 	// first record seen (-1: none yet); acked the offset after the last
 	// acked record (-1: none); committed the last committed offset.
@@ -545,19 +548,22 @@ func (p *partition) full() (bool, uint64) {
 func (p *partition) pauseFetch() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.fetchPaused || len(p.queue) < p.m.s.cfg.MaxBufferedRecords {
+	if p.fetchPaused || p.released || len(p.queue) < p.m.s.cfg.MaxBufferedRecords {
 		return
 	}
 	p.fetchPaused = true
 	p.m.cl.PauseFetchPartitions(map[string][]int32{p.m.topic: {p.id}})
 }
 
-// unpause clears the backpressure pause and reports whether there was one.
+// unpause clears the backpressure pause, for a partition the member lets
+// go, and reports whether there was one. No pause comes after it: the
+// client keeps a paused partition paused, should it be assigned again.
 func (p *partition) unpause() bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	was := p.fetchPaused
 	p.fetchPaused = false
+	p.released = true
 	return was
 }
 
