@@ -1,5 +1,7 @@
 package kafka
 
+import "time"
+
 // Assignments returns how many group assignments the consumers of s have
 // been through.
 func Assignments(s *Subscriber) int {
@@ -55,4 +57,25 @@ func Crash(b *Binder) {
 	for _, s := range subs {
 		s.Close()
 	}
+}
+
+// FetchPauses returns how many times the consumers of s paused fetching a
+// partition because its queue stayed full.
+func FetchPauses(s *Subscriber) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for m := range s.members {
+		n += int(m.pauses.Load())
+	}
+	return n
+}
+
+// SetRoomStall sets the tick of the members' flow control (roomStall) for
+// a test, and returns what restores it. Call it before the subscriber is
+// made, and restore it after the subscriber is closed.
+func SetRoomStall(d time.Duration) (restore func()) {
+	old := roomStall
+	roomStall = d
+	return func() { roomStall = old }
 }

@@ -52,6 +52,9 @@ func TestFullStuckPartitionDoesNotStallOthers(t *testing.T) {
 		c.MaxBufferedRecords = 4
 	})
 	release := make(chan struct{})
+	var releaseOnce sync.Once
+	unstick := func() { releaseOnce.Do(func() { close(release) }) }
+	t.Cleanup(unstick) // registered after the subscriber's: runs before its Close
 	var mu sync.Mutex
 	var got [][]byte
 	other := make(chan []byte, 1)
@@ -86,7 +89,7 @@ func TestFullStuckPartitionDoesNotStallOthers(t *testing.T) {
 	case <-time.After(waitFor):
 		t.Fatal("partition 1's message did not come while partition 0's full queue was stuck")
 	}
-	close(release)
+	unstick()
 	waitUntil(t, "partition 0's backlog", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
@@ -104,10 +107,10 @@ func TestFullStuckPartitionDoesNotStallOthers(t *testing.T) {
 	}
 }
 
-// A backlog far larger than the buffers, on partitions drained at
-// different speeds, so that the poll loop both waits for full queues and
-// pauses fetching: every message is delivered once, in order within its
-// partition, bytes unchanged; on both delivery paths.
+// A backlog far larger than the buffers, with partition 0's handler
+// sleeping now and then (longer than the flow control's tick, so that it
+// may be paused rather than waited for): every message is delivered once,
+// in order within its partition, bytes unchanged; on both delivery paths.
 func TestBacklogThroughSmallBuffers(t *testing.T) {
 	for _, mode := range []string{"channel", "handler"} {
 		t.Run(mode, func(t *testing.T) {
@@ -182,6 +185,65 @@ func TestBacklogThroughSmallBuffers(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A member whose handlers keep up is never paused: its poll loop waits for
+// full buffers to drain, so that a partition is not left waiting, once
+// resumed, behind a fetch of its caught-up neighbours. (The flow control's
+// tick is made long, so that a pause here could only come from pausing a
+// partition that keeps up, not from a test machine's hiccup.)
+func TestKeepingUpIsNotPaused(t *testing.T) {
+	t.Cleanup(kafka.SetRoomStall(2 * time.Second)) // runs after the subscriber's Close
+	brokers := testBrokers(t)
+	topic := newTopic(t)
+	const partitions, n = 4, 400
+	want := make([][][]byte, partitions)
+	for p := range partitions {
+		want[p] = publishTo(t, brokers, topic, partitions, p, n)
+	}
+	sub := subscriber(t, brokers, func(c *kafka.SubscriberConfig) {
+		c.StartOffset = kafka.Earliest
+		c.Group = "g-" + topic
+		c.MaxBufferedRecords = 10
+		c.FetchMaxWait = 5 * time.Second
+	})
+	var mu sync.Mutex
+	got := make([][][]byte, partitions)
+	total := 0
+	err := sub.SubscribeHandler(context.Background(), topic, func(m *message.Message) error {
+		p, err := strconv.Atoi(m.Metadata.Get(cloudevent.MetadataPartition))
+		if err != nil {
+			return err
+		}
+		mu.Lock()
+		got[p] = append(got[p], m.Payload)
+		total++
+		mu.Unlock()
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "the whole backlog", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return total >= partitions*n
+	})
+	if pauses := kafka.FetchPauses(sub); pauses != 0 {
+		t.Errorf("handlers that keep up: %d partitions paused, want none", pauses)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for p := range partitions {
+		if len(got[p]) != n {
+			t.Fatalf("partition %d delivered %d messages, want %d", p, len(got[p]), n)
+		}
+		for i := range n {
+			if !bytes.Equal(got[p][i], want[p][i]) {
+				t.Fatalf("partition %d message %d is %x, want %x", p, i, got[p][i], want[p][i])
+			}
+		}
 	}
 }
 

@@ -55,6 +55,8 @@ type member struct {
 	assignedOnce sync.Once
 	// assignments counts group assignments (rebalances seen), for tests.
 	assignments atomic.Int32
+	// pauses counts the partitions paused for a full queue, for tests.
+	pauses atomic.Int32
 	// claims are the partitions an assigned member took (Subscriber.claim).
 	claims []int32
 	// room is signalled (without blocking) when a full partition queue
@@ -63,10 +65,10 @@ type member struct {
 	room chan struct{}
 }
 
-// roomStall is how long a partition whose queue is full may go without
-// taking a record before the poll loop stops waiting for it, and pauses
-// fetching it instead (see waitRoom).
-const roomStall = 50 * time.Millisecond
+// roomStall is the tick of waitRoom: a partition whose queue is full and
+// that takes no record for one to two ticks has its fetching paused rather
+// than waited for. A variable for tests.
+var roomStall = 50 * time.Millisecond
 
 func newMember(ctx context.Context, s *Subscriber, adm *kadm.Client, topic string, h func(*message.Message) error) (_ *member, err error) {
 	cfg := &s.cfg
@@ -229,10 +231,12 @@ func (m *member) run() {
 // for any fetch in flight to return, and a fetch of idle partitions is held
 // by the broker for up to FetchMaxWait. While the poll loop waits, the
 // member's other partitions are not fetched either, so it waits only for
-// partitions that drain: a full partition that took no record for
-// roomStall, and every full partition once the wait reaches FetchMaxWait,
-// is paused (pop resumes it when half its queue is gone) and polling goes
-// on.
+// partitions that will soon drain. Every roomStall it pauses (pop resumes
+// it when half its queue is gone) each full partition that took no record
+// since the last tick, or that at the rate it took them since then would
+// still be full when the wait reaches FetchMaxWait; and every full
+// partition once it has. So a partition that holds the others up for more
+// than two ticks is one expected to drain before FetchMaxWait.
 func (m *member) waitRoom() {
 	var (
 		tick     *time.Ticker
@@ -244,6 +248,7 @@ func (m *member) waitRoom() {
 			tick.Stop()
 		}
 	}()
+	limit := m.s.cfg.MaxBufferedRecords
 	for {
 		full := m.fullPartitions()
 		if len(full) == 0 {
@@ -259,15 +264,23 @@ func (m *member) waitRoom() {
 		case <-m.pollCtx.Done():
 			return
 		case now := <-tick.C:
+			left := deadline.Sub(now)
 			for _, p := range full {
-				f, n := p.full()
-				if !f {
+				queued, n := p.queued()
+				if queued < limit {
 					continue
 				}
-				if last, ok := seen[p]; (ok && last == n) || !now.Before(deadline) {
+				last, ok := seen[p]
+				seen[p] = n
+				if !ok && left > 0 {
+					continue // no rate yet
+				}
+				// Records it would take before the deadline at the rate
+				// of the last tick, against those it must take.
+				rate := float64(n-last) / roomStall.Seconds()
+				if left <= 0 || n == last || rate*left.Seconds() < float64(queued-limit+1) {
 					p.pauseFetch()
 				}
-				seen[p] = n
 			}
 		}
 	}
@@ -280,7 +293,7 @@ func (m *member) fullPartitions() []*partition {
 	defer m.mu.Unlock()
 	var full []*partition
 	for _, p := range m.parts {
-		if f, _ := p.full(); f {
+		if queued, _ := p.queued(); queued >= m.s.cfg.MaxBufferedRecords {
 			full = append(full, p)
 		}
 	}

@@ -535,12 +535,15 @@ func (p *partition) committedUpTo(off int64) {
 	}
 }
 
-// full reports whether the queue holds MaxBufferedRecords or more while
-// fetching is not paused, and how many records were taken from it so far.
-func (p *partition) full() (bool, uint64) {
+// queued returns how many records wait in the queue while fetching is not
+// paused (0 while it is), and how many were taken from it so far.
+func (p *partition) queued() (int, uint64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return !p.fetchPaused && len(p.queue) >= p.m.s.cfg.MaxBufferedRecords, p.popped
+	if p.fetchPaused {
+		return 0, p.popped
+	}
+	return len(p.queue), p.popped
 }
 
 // pauseFetch pauses fetching the partition while its queue is full; pop
@@ -552,6 +555,7 @@ func (p *partition) pauseFetch() {
 		return
 	}
 	p.fetchPaused = true
+	p.m.pauses.Add(1)
 	p.m.cl.PauseFetchPartitions(map[string][]int32{p.m.topic: {p.id}})
 }
 

@@ -83,9 +83,10 @@ type SubscriberConfig struct {
 	// FetchMaxWait is how long the broker may hold a fetch that finds no
 	// new records. It also bounds how long the member waits for a
 	// partition whose buffer is full before it pauses fetching that
-	// partition (one whose handler takes nothing for 50-100ms is paused
-	// sooner): a paused partition, once resumed, waits for any fetch in
-	// flight, which may be such a held fetch of its idle neighbours.
+	// partition (one whose handler takes nothing for 50-100ms, or that at
+	// its pace would not drain in time, is paused sooner): a paused
+	// partition, once resumed, waits for any fetch in flight, which may be
+	// such a held fetch of its idle neighbours.
 	// Default 500ms, the Java client's fetch.max.wait.ms (franz-go's own
 	// is 5s).
 	FetchMaxWait time.Duration

@@ -125,8 +125,8 @@ func ToMessageTrustedWithRoom(e event.Event, mode Mode, c Convention, extra int)
 }
 
 // Attributes are an event's context as binary mode writes it: each attribute
-// in its string form, and of the extensions only the two the SDK writes on
-// every event it sends.
+// in its string form, and of the extensions only the two the SDK writes
+// (traceparent on every event it sends, partitionkey on those with a key).
 type Attributes struct {
 	ID, Source, Type, Subject, DataSchema, ContentType string
 	// Time is left out when zero.
@@ -312,7 +312,7 @@ func ReadBinary(m *message.Message, c Convention) (a Attributes, ok bool) {
 		return Attributes{}, false
 	}
 	p := c.AttributePrefix
-	spec := false
+	spec, hasKey := false, false
 	for k, v := range m.Metadata {
 		name, is := strings.CutPrefix(k, p)
 		if !is {
@@ -337,11 +337,13 @@ func ReadBinary(m *message.Message, c Convention) (a Attributes, ok bool) {
 			if err != nil {
 				return Attributes{}, false
 			}
-			a.Time = t
+			if !t.IsZero() { // as FromMessage: a zero time is no time
+				a.Time = t
+			}
 		case TraceparentExtension:
 			a.Traceparent = v
 		case PartitionKeyExtension:
-			a.PartitionKey = v
+			a.PartitionKey, hasKey = v, true
 		case "dataschema", "datacontenttype":
 			return Attributes{}, false
 		default:
@@ -353,7 +355,7 @@ func ReadBinary(m *message.Message, c Convention) (a Attributes, ok bool) {
 	if !spec || a.ID == "" || a.Type == "" || !plainPath(a.Source) {
 		return Attributes{}, false // no CloudEvent, or not plainly valid
 	}
-	if a.PartitionKey == "" {
+	if !hasKey {
 		a.PartitionKey = m.Metadata[MetadataKey]
 	}
 	a.ContentType = strings.TrimSpace(m.Metadata[c.ContentTypeKey])

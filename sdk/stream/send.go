@@ -80,11 +80,13 @@ type sender struct {
 // message encodes out as a CloudEvent message. ctx may carry the trace of
 // the message being handled (see withTrace).
 //
-// The event is built with sdk-go's types, from values that are valid by
-// construction when the handler set no attribute of its own (a fresh id,
-// the application's source parsed once, a type name, a content type that
-// configuration or a codec gave): then it is not validated again. Attributes
-// the handler set are validated by [cloudevent.ToMessage].
+// When the handler set no attribute of its own but the time and the key,
+// the values are valid by construction (a fresh id, the application's
+// source parsed once, a type name, a content type that configuration or a
+// codec gave) and are not validated again; in binary mode without a
+// partition-key expression they are written straight into metadata
+// (binary), else through an sdk-go event. Attributes the handler set are
+// validated by [cloudevent.ToMessage].
 func (s *sender) message(ctx context.Context, out *outbound) (*message.Message, error) {
 	a := &out.attrs
 	ct := a.ContentType

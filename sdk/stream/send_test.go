@@ -67,7 +67,8 @@ func TestSentEventsAreValid(t *testing.T) {
 // the same metadata, but for the id, time and trace, which differ on every
 // message and are checked for form.
 func TestDirectAndEventEncodingAgree(t *testing.T) {
-	for _, name := range []string{"orders-service", "my app", "urn:example:orders"} {
+	for _, name := range []string{"orders-service", "my app", "urn:example:orders", "a%2Fb", "./x:y", "/abs/p",
+		"http://h/p?q#f", "über", "a b?c"} {
 		a := stream.New(stream.Config{Application: name}, stream.WithBinder("memory", memory.New()))
 		h := streamtest.Run(t, a)
 		h.Listen("", "events")
@@ -82,6 +83,7 @@ func TestDirectAndEventEncodingAgree(t *testing.T) {
 			{Payload: "plain"},
 			{Payload: "keyed", Key: "customer-7"},
 			{Payload: "headers", Headers: map[string]string{"x-tenant": "acme"}},
+			{Payload: "timed", Time: time.Date(2026, 11, 21, 9, 0, 0, 5, time.FixedZone("CET", 3600))},
 		} {
 			direct := send(m) // no attribute of the handler's: written directly
 			m.ID = "chosen-id"
@@ -90,8 +92,12 @@ func TestDirectAndEventEncodingAgree(t *testing.T) {
 				t.Fatalf("application %q, %q: ce_id %q, want chosen-id", name, m.Payload, general["ce_id"])
 			}
 			for _, md := range []map[string]string{direct, general} {
-				if _, err := time.Parse(time.RFC3339Nano, md["ce_time"]); err != nil {
+				at, err := time.Parse(time.RFC3339Nano, md["ce_time"])
+				if err != nil {
 					t.Errorf("application %q, %q: ce_time: %v", name, m.Payload, err)
+				}
+				if !m.Time.IsZero() && !at.Equal(m.Time) {
+					t.Errorf("application %q, %q: ce_time %s, want the handler's %s", name, m.Payload, md["ce_time"], m.Time)
 				}
 				if !cloudevent.ValidTraceparent(md["ce_traceparent"]) {
 					t.Errorf("application %q, %q: ce_traceparent %q", name, m.Payload, md["ce_traceparent"])
