@@ -107,6 +107,72 @@ func TestFullStuckPartitionDoesNotStallOthers(t *testing.T) {
 	}
 }
 
+// backlog is random payloads written to every partition of a topic, and
+// what a subscriber delivered of them.
+type backlog struct {
+	partitions, n int
+	want          [][][]byte
+	mu            sync.Mutex
+	got           [][][]byte
+	total         int
+}
+
+// newBacklog publishes n random payloads to each of partitions partitions
+// of topic.
+func newBacklog(t *testing.T, brokers []string, topic string, partitions, n int) *backlog {
+	t.Helper()
+	b := &backlog{partitions: partitions, n: n, want: make([][][]byte, partitions), got: make([][][]byte, partitions)}
+	for p := range partitions {
+		b.want[p] = publishTo(t, brokers, topic, partitions, p, n)
+	}
+	return b
+}
+
+// partition returns the partition of m and how many of its messages were
+// delivered before it.
+func (b *backlog) partition(t *testing.T, m *message.Message) (p, before int) {
+	p, err := strconv.Atoi(m.Metadata.Get(cloudevent.MetadataPartition))
+	if err != nil || p < 0 || p >= b.partitions {
+		t.Errorf("message %s: partition %q", m.UUID, m.Metadata.Get(cloudevent.MetadataPartition))
+		return 0, 0
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return p, len(b.got[p])
+}
+
+// add records the delivery of m.
+func (b *backlog) add(t *testing.T, m *message.Message) {
+	p, _ := b.partition(t, m)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.got[p] = append(b.got[p], m.Payload)
+	b.total++
+}
+
+// check waits for the whole backlog and checks that every message came
+// once, in order within its partition, bytes unchanged.
+func (b *backlog) check(t *testing.T) {
+	t.Helper()
+	waitUntil(t, "the whole backlog", func() bool {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		return b.total >= b.partitions*b.n
+	})
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for p := range b.partitions {
+		if len(b.got[p]) != b.n {
+			t.Fatalf("partition %d delivered %d messages, want %d", p, len(b.got[p]), b.n)
+		}
+		for i := range b.n {
+			if !bytes.Equal(b.got[p][i], b.want[p][i]) {
+				t.Fatalf("partition %d message %d is %x, want %x", p, i, b.got[p][i], b.want[p][i])
+			}
+		}
+	}
+}
+
 // A backlog far larger than the buffers, with partition 0's handler
 // sleeping now and then (longer than the flow control's tick, so that it
 // may be paused rather than waited for): every message is delivered once,
@@ -116,37 +182,17 @@ func TestBacklogThroughSmallBuffers(t *testing.T) {
 		t.Run(mode, func(t *testing.T) {
 			brokers := testBrokers(t)
 			topic := newTopic(t)
-			const partitions, n = 4, 300
-			want := make([][][]byte, partitions)
-			for p := range partitions {
-				want[p] = publishTo(t, brokers, topic, partitions, p, n)
-			}
+			b := newBacklog(t, brokers, topic, 4, 300)
 			sub := subscriber(t, brokers, func(c *kafka.SubscriberConfig) {
 				c.StartOffset = kafka.Earliest
 				c.Group = "g-" + topic
 				c.MaxBufferedRecords = 8
 			})
-			var mu sync.Mutex
-			got := make([][][]byte, partitions)
-			total := 0
 			handle := func(m *message.Message) {
-				p, err := strconv.Atoi(m.Metadata.Get(cloudevent.MetadataPartition))
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				// Partition 0 is slow: its queue stays full long enough
-				// for the poll loop to give up waiting and pause it.
-				mu.Lock()
-				slow := p == 0 && len(got[0])%50 == 0
-				mu.Unlock()
-				if slow {
+				if p, before := b.partition(t, m); p == 0 && before%50 == 0 {
 					time.Sleep(80 * time.Millisecond)
 				}
-				mu.Lock()
-				got[p] = append(got[p], m.Payload)
-				total++
-				mu.Unlock()
+				b.add(t, m)
 			}
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
@@ -167,23 +213,7 @@ func TestBacklogThroughSmallBuffers(t *testing.T) {
 					}
 				}()
 			}
-			waitUntil(t, "the whole backlog", func() bool {
-				mu.Lock()
-				defer mu.Unlock()
-				return total >= partitions*n
-			})
-			mu.Lock()
-			defer mu.Unlock()
-			for p := range partitions {
-				if len(got[p]) != n {
-					t.Fatalf("partition %d delivered %d messages, want %d", p, len(got[p]), n)
-				}
-				for i := range n {
-					if !bytes.Equal(got[p][i], want[p][i]) {
-						t.Fatalf("partition %d message %d is %x, want %x", p, i, got[p][i], want[p][i])
-					}
-				}
-			}
+			b.check(t)
 		})
 	}
 }
@@ -197,53 +227,23 @@ func TestKeepingUpIsNotPaused(t *testing.T) {
 	t.Cleanup(kafka.SetRoomStall(2 * time.Second)) // runs after the subscriber's Close
 	brokers := testBrokers(t)
 	topic := newTopic(t)
-	const partitions, n = 4, 400
-	want := make([][][]byte, partitions)
-	for p := range partitions {
-		want[p] = publishTo(t, brokers, topic, partitions, p, n)
-	}
+	b := newBacklog(t, brokers, topic, 4, 400)
 	sub := subscriber(t, brokers, func(c *kafka.SubscriberConfig) {
 		c.StartOffset = kafka.Earliest
 		c.Group = "g-" + topic
 		c.MaxBufferedRecords = 10
 		c.FetchMaxWait = 5 * time.Second
 	})
-	var mu sync.Mutex
-	got := make([][][]byte, partitions)
-	total := 0
 	err := sub.SubscribeHandler(context.Background(), topic, func(m *message.Message) error {
-		p, err := strconv.Atoi(m.Metadata.Get(cloudevent.MetadataPartition))
-		if err != nil {
-			return err
-		}
-		mu.Lock()
-		got[p] = append(got[p], m.Payload)
-		total++
-		mu.Unlock()
+		b.add(t, m)
 		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitUntil(t, "the whole backlog", func() bool {
-		mu.Lock()
-		defer mu.Unlock()
-		return total >= partitions*n
-	})
+	b.check(t)
 	if pauses := kafka.FetchPauses(sub); pauses != 0 {
 		t.Errorf("handlers that keep up: %d partitions paused, want none", pauses)
-	}
-	mu.Lock()
-	defer mu.Unlock()
-	for p := range partitions {
-		if len(got[p]) != n {
-			t.Fatalf("partition %d delivered %d messages, want %d", p, len(got[p]), n)
-		}
-		for i := range n {
-			if !bytes.Equal(got[p][i], want[p][i]) {
-				t.Fatalf("partition %d message %d is %x, want %x", p, i, got[p][i], want[p][i])
-			}
-		}
 	}
 }
 
