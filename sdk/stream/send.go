@@ -99,8 +99,13 @@ func (s *sender) message(ctx context.Context, out *outbound) (*message.Message, 
 	}
 	trusted := a.Source == "" && a.Type == "" && a.Subject == "" && a.ContentType == "" && len(a.Extensions) == 0 &&
 		s.validContentType(ct)
+	trace := traceOf(ctx)
+	key := a.Key
+	if key == "" && s.key != nil {
+		key = s.key(out.value)
+	}
 	if trusted && a.ID == "" && s.app.sourceOK && !s.props.Structured && s.props.PartitionKey == "" {
-		return s.binary(ctx, out, data, ct)
+		return s.binary(out, data, ct, trace, key)
 	}
 	// One allocation holds the context and what its pointers point to.
 	h := &outContext{}
@@ -145,19 +150,11 @@ func (s *sender) message(ctx context.Context, out *outbound) (*message.Message, 
 			return nil, fmt.Errorf("binding %s: %w: extension %s: %w", s.binding, cloudevent.ErrInvalidEvent, k, err)
 		}
 	}
-	trace := traceOf(ctx)
 	if _, ok := a.Extensions[cloudevent.TraceparentExtension]; !ok {
-		if trace.traceparent != "" {
-			ec.Extensions[cloudevent.TraceparentExtension] = cloudevent.ChildTraceparent(trace.traceparent)
-		} else {
-			ec.Extensions[cloudevent.TraceparentExtension] = cloudevent.NewTraceparent()
-		}
+		// A new trace when the message handled had none.
+		ec.Extensions[cloudevent.TraceparentExtension] = cloudevent.ChildTraceparent(trace.traceparent)
 	}
 	e := event.Event{Context: ec, DataEncoded: data}
-	key := a.Key
-	if key == "" && s.key != nil {
-		key = s.key(out.value)
-	}
 	if key == "" && s.props.PartitionKey != "" {
 		key = keyFrom(s.props.PartitionKey, &e, a.Headers)
 	}
@@ -185,33 +182,25 @@ func (s *sender) message(ctx context.Context, out *outbound) (*message.Message, 
 // attribute but the time and the key set by the handler, and no
 // partition-key expression. Every attribute is valid by construction, so
 // the message is written straight from them, without an sdk-go event.
-func (s *sender) binary(ctx context.Context, out *outbound, data []byte, ct string) (*message.Message, error) {
+func (s *sender) binary(out *outbound, data []byte, ct string, trace traceInfo, key string) (*message.Message, error) {
 	a := &out.attrs
-	trace := traceOf(ctx)
 	b := cloudevent.Attributes{
-		ID:          cloudevent.NewID(),
-		Source:      s.app.sourceText,
-		Type:        s.typeName(out.payload),
-		ContentType: strings.TrimSpace(ct),
-		Time:        a.Time,
+		ID:           cloudevent.NewID(),
+		Source:       s.app.sourceText,
+		Type:         s.typeName(out.payload),
+		ContentType:  strings.TrimSpace(ct),
+		Time:         a.Time,
+		Traceparent:  cloudevent.ChildTraceparent(trace.traceparent), // a new trace when there was none
+		PartitionKey: key,
 	}
 	if b.Time.IsZero() {
 		b.Time = time.Now()
 	}
-	if trace.traceparent != "" {
-		b.Traceparent = cloudevent.ChildTraceparent(trace.traceparent)
-	} else {
-		b.Traceparent = cloudevent.NewTraceparent()
-	}
-	b.PartitionKey = a.Key
-	if b.PartitionKey == "" && s.key != nil {
-		b.PartitionKey = s.key(out.value)
-	}
-	msg, err := cloudevent.BinaryMessage(&b, data, s.conv, s.extra(a, trace, b.PartitionKey))
+	msg, err := cloudevent.BinaryMessage(&b, data, s.conv, s.extra(a, trace, key))
 	if err != nil {
 		return nil, fmt.Errorf("binding %s: %w", s.binding, err)
 	}
-	s.finish(msg, a, trace, b.PartitionKey)
+	s.finish(msg, a, trace, key)
 	return msg, nil
 }
 
