@@ -5,11 +5,16 @@ import "time"
 // Assignments returns how many group assignments the consumers of s have
 // been through.
 func Assignments(s *Subscriber) int {
+	return sumMembers(s, func(m *member) int32 { return m.assignments.Load() })
+}
+
+// sumMembers sums count over the consumers of s.
+func sumMembers(s *Subscriber, count func(*member) int32) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	n := 0
 	for m := range s.members {
-		n += int(m.assignments.Load())
+		n += int(count(m))
 	}
 	return n
 }
@@ -62,13 +67,7 @@ func Crash(b *Binder) {
 // FetchPauses returns how many times the consumers of s paused fetching a
 // partition because its queue stayed full.
 func FetchPauses(s *Subscriber) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	n := 0
-	for m := range s.members {
-		n += int(m.pauses.Load())
-	}
-	return n
+	return sumMembers(s, func(m *member) int32 { return m.pauses.Load() })
 }
 
 // SetRoomStall sets the tick of the members' flow control (roomStall) for
