@@ -78,3 +78,7 @@ func SetRoomStall(d time.Duration) (restore func()) {
 	roomStall = d
 	return func() { roomStall = old }
 }
+
+// MarshalEvent is the record PublishEvent makes of ev, but for its
+// partition.
+var MarshalEvent = marshalEvent

@@ -2,7 +2,11 @@ package kafka_test
 
 import (
 	"bytes"
+	"reflect"
+	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -70,6 +74,50 @@ func FuzzUnmarshal(f *testing.F) {
 		}
 		if key != nil && msg.Metadata[cloudevent.MetadataKey] != string(key) {
 			t.Fatalf("key %q became metadata %q", key, msg.Metadata[cloudevent.MetadataKey])
+		}
+	})
+}
+
+// FuzzMarshalEventAgrees: the record PublishEvent makes of an event is the
+// one DefaultMarshaler makes of the event's message (up to the order of the
+// headers), key and value included.
+func FuzzMarshalEventAgrees(f *testing.F) {
+	f.Add("id", "orders", "t", "subject", "text/plain", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", "k",
+		int64(1700000000123456789), "correlation_id", "c-1", []byte("data"))
+	f.Add("id", "urn:orders", "t", "", "application/json", "", "", int64(0), "", "", []byte(nil))
+	f.Fuzz(func(t *testing.T, id, source, typ, subject, ct, traceparent, key string, nanos int64,
+		extraKey, extraValue string, data []byte) {
+		if id == "" || source == "" || typ == "" {
+			return
+		}
+		c := cloudevent.Kafka()
+		ev := &cloudevent.BinaryEvent{Attributes: cloudevent.Attributes{ID: id, Source: source, Type: typ, Subject: subject,
+			ContentType: ct, Traceparent: traceparent, PartitionKey: key}, Data: data, Partition: -1}
+		if nanos != 0 {
+			ev.Time = time.Unix(0, nanos)
+		}
+		if extraKey != "" && !cloudevent.IsPrivate(extraKey) && !ev.Sets(c, extraKey) {
+			ev.Extra = []cloudevent.Entry{{Key: extraKey, Value: extraValue}}
+		}
+		msg, err := ev.Message(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := kafka.DefaultMarshaler{}.Marshal("topic", msg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := kafka.MarshalEvent("topic", ev, c)
+		if got.Topic != want.Topic || !bytes.Equal(got.Key, want.Key) || (got.Key == nil) != (want.Key == nil) ||
+			!bytes.Equal(got.Value, want.Value) || got.Partition != want.Partition {
+			t.Fatalf("record %s/%d key %q value %q, want %s/%d key %q value %q",
+				got.Topic, got.Partition, got.Key, got.Value, want.Topic, want.Partition, want.Key, want.Value)
+		}
+		sorted := func(hs []kgo.RecordHeader) []kgo.RecordHeader {
+			return slices.SortedFunc(slices.Values(hs), func(a, b kgo.RecordHeader) int { return strings.Compare(a.Key, b.Key) })
+		}
+		if g, w := sorted(got.Headers), sorted(want.Headers); !reflect.DeepEqual(g, w) {
+			t.Fatalf("headers %v, want %v", g, w)
 		}
 	})
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/millstream/millstream/sdk/cloudevent"
 	"github.com/millstream/millstream/sdk/stream"
 )
 
@@ -213,31 +214,109 @@ func (p *Publisher) PublishAsync(ctx context.Context, topic string, msg *message
 		done(err)
 		return
 	}
+	p.produce(ctx, rec, msg.UUID, done)
+}
+
+// produce sends rec, the record of message id, and calls done with the
+// outcome.
+func (p *Publisher) produce(ctx context.Context, rec *kgo.Record, id string, done func(error)) {
 	p.inflight.Add(1)
 	p.cl.Produce(ctx, rec, func(_ *kgo.Record, err error) {
 		defer p.inflight.Done()
 		if err != nil {
-			err = fmt.Errorf("kafka: publish message %s to topic %s: %w", msg.UUID, topic, err)
+			err = fmt.Errorf("kafka: publish message %s to topic %s: %w", id, rec.Topic, err)
 		}
 		done(err)
 	})
 }
 
-// record provisions topic and marshals msg for it.
-func (p *Publisher) record(ctx context.Context, topic string, msg *message.Message) (*kgo.Record, error) {
-	// Only a topic not provisioned yet, or a partition beyond the known
-	// ones, needs the brokers (and a deadline): not the message after.
-	partitions, known := p.provisioned(topic)
-	if !known {
-		pctx, cancel := context.WithTimeout(ctx, p.cfg.DeliveryTimeout)
-		var err error
-		partitions, err = p.provision(pctx, topic)
-		cancel()
-		if err != nil {
+// PublishEvent implements [stream.EventPublisher]: with the default
+// marshaler (and key metadata), it produces ev as PublishAsync produces
+// ev.Message(c), its headers written straight from the event's parts; with
+// any other marshaler it declines.
+func (p *Publisher) PublishEvent(ctx context.Context, topic string, ev *cloudevent.BinaryEvent, c cloudevent.Convention, done func(error)) bool {
+	if m, ok := p.cfg.Marshaler.(DefaultMarshaler); !ok || m.keyMetadata() != cloudevent.MetadataKey {
+		return false // the record is the marshaler's to make
+	}
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	if p.closed {
+		done(ErrPublisherClosed)
+		return true
+	}
+	rec, err := p.eventRecord(ctx, topic, ev, c)
+	if err != nil {
+		done(err)
+		return true
+	}
+	p.produce(ctx, rec, ev.ID, done)
+	return true
+}
+
+// eventRecord provisions topic and makes ev's record for it: the record
+// DefaultMarshaler makes of ev.Message(c).
+func (p *Publisher) eventRecord(ctx context.Context, topic string, ev *cloudevent.BinaryEvent, c cloudevent.Convention) (*kgo.Record, error) {
+	partitions, err := p.partitions(ctx, topic)
+	if err != nil {
+		return nil, err
+	}
+	rec := marshalEvent(topic, ev, c)
+	if ev.Partition >= 0 {
+		part := int32(ev.Partition)
+		if int(part) != ev.Partition {
+			return nil, fmt.Errorf("kafka: marshal message %s for topic %s: %w", ev.ID, topic,
+				&InvalidPartitionError{Value: strconv.Itoa(ev.Partition)})
+		}
+		if err := p.checkPartition(ctx, topic, part, &partitions); err != nil {
 			return nil, err
 		}
+		rec.Partition = part
+		rec.Context = WithPartition(ctx, part)
+	}
+	return rec, nil
+}
+
+// marshalEvent makes the record of ev for topic, but for its partition:
+// what DefaultMarshaler makes of ev.Message(c).
+func marshalEvent(topic string, ev *cloudevent.BinaryEvent, c cloudevent.Convention) *kgo.Record {
+	rec := &kgo.Record{Topic: topic, Value: ev.Data}
+	// Every value and the key in one buffer, as DefaultMarshaler does.
+	key := c.KeyFromPartitionKey && ev.PartitionKey != ""
+	size := ev.HeadersSize()
+	if key {
+		size += len(ev.PartitionKey)
+	}
+	buf := make([]byte, 0, size)
+	rec.Headers = make([]kgo.RecordHeader, 0, ev.HeadersCount())
+	buf = ev.AppendHeaders(c, buf, func(k string, v []byte) {
+		rec.Headers = append(rec.Headers, kgo.RecordHeader{Key: k, Value: v})
+	})
+	if key {
+		rec.Key = append(buf, ev.PartitionKey...)[len(buf):]
+	}
+	return rec
+}
+
+// record provisions topic and marshals msg for it.
+func (p *Publisher) record(ctx context.Context, topic string, msg *message.Message) (*kgo.Record, error) {
+	partitions, err := p.partitions(ctx, topic)
+	if err != nil {
+		return nil, err
 	}
 	return p.marshal(ctx, topic, msg, &partitions)
+}
+
+// partitions provisions topic and returns its known partition count (0
+// when unknown). Only a topic not provisioned yet, or a partition beyond
+// the known ones, needs the brokers (and a deadline): not the message
+// after.
+func (p *Publisher) partitions(ctx context.Context, topic string) (int32, error) {
+	if n, known := p.provisioned(topic); known {
+		return n, nil
+	}
+	pctx, cancel := context.WithTimeout(ctx, p.cfg.DeliveryTimeout)
+	defer cancel()
+	return p.provision(pctx, topic)
 }
 
 // marshal makes msg's record for topic. A message naming its partition is

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/ThreeDotsLabs/watermill"
 	"github.com/ThreeDotsLabs/watermill/message"
@@ -156,3 +157,79 @@ func equalMaps(a, b map[string]string) bool {
 	}
 	return true
 }
+
+// PublishEvent writes the record the event's message would make, to the
+// partition the event names (checked against the topic), and fails a
+// partition the topic does not have, or any event after Close; with a
+// marshaler of the user's, or a key taken from other metadata, it declines,
+// so that the SDK sends a message that marshaler sees.
+func TestPublishEvent(t *testing.T) {
+	brokers := testBrokers(t)
+	topic := newTopic(t)
+	pub := publisher(t, brokers, func(c *kafka.PublisherConfig) { c.Provision.Topic.Partitions = 3 })
+	c := cloudevent.Kafka()
+	publish := func(ev *cloudevent.BinaryEvent) error {
+		errc := make(chan error, 1)
+		if !pub.PublishEvent(t.Context(), topic, ev, c, func(err error) { errc <- err }) {
+			t.Fatal("PublishEvent declined with the default marshaler")
+		}
+		return <-errc
+	}
+	event := func(p int) *cloudevent.BinaryEvent {
+		return &cloudevent.BinaryEvent{Attributes: cloudevent.Attributes{ID: watermill.NewUUID(), Source: "test", Type: "t",
+			ContentType: "text/plain", Time: time.Now(), PartitionKey: "same key everywhere"},
+			Data: []byte(strconv.Itoa(p)), Extra: []cloudevent.Entry{{Key: "x-tenant", Value: "acme"}}, Partition: p}
+	}
+	sent := map[string]*cloudevent.BinaryEvent{}
+	for _, p := range []int{2, 0, 1} {
+		ev := event(p)
+		sent[ev.ID] = ev
+		if err := publish(ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, rec := range readAll(t, brokers, topic, 3) {
+		headers := map[string]string{}
+		for _, h := range rec.Headers {
+			headers[h.Key] = string(h.Value)
+		}
+		ev := sent[headers["ce_id"]]
+		if ev == nil {
+			t.Fatalf("record with headers %v was not sent", headers)
+		}
+		if want := string(ev.Data); string(rec.Value) != want || strconv.Itoa(int(rec.Partition)) != want {
+			t.Errorf("event for partition %s went to %d with value %q", want, rec.Partition, rec.Value)
+		}
+		if string(rec.Key) != ev.PartitionKey || headers["ce_partitionkey"] != ev.PartitionKey || headers["x-tenant"] != "acme" ||
+			headers["ce_time"] != ev.Time.UTC().Format(time.RFC3339Nano) || headers["ce_specversion"] != "1.0" {
+			t.Errorf("record key %q, headers %v; sent %+v", rec.Key, headers, ev)
+		}
+		if _, ok := headers[cloudevent.MetadataPartition]; ok {
+			t.Errorf("record has the private header %s", cloudevent.MetadataPartition)
+		}
+	}
+
+	var perr *kafka.InvalidPartitionError
+	if err := publish(event(3)); !errors.As(err, &perr) {
+		t.Errorf("PublishEvent to partition 3 of 3 = %v, want an InvalidPartitionError", err)
+	}
+
+	for name, m := range map[string]kafka.Marshaler{
+		"of the user's":               ownMarshaler{},
+		"taking the key from another": kafka.DefaultMarshaler{KeyMetadata: "k"},
+	} {
+		custom := publisher(t, brokers, func(c *kafka.PublisherConfig) { c.Marshaler = m })
+		if custom.PublishEvent(t.Context(), topic, event(0), c, func(error) { t.Error("done called by a declining PublishEvent") }) {
+			t.Errorf("PublishEvent took an event with a marshaler %s", name)
+		}
+	}
+
+	if err := pub.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := publish(event(0)); !errors.Is(err, kafka.ErrPublisherClosed) {
+		t.Errorf("PublishEvent after Close = %v, want ErrPublisherClosed", err)
+	}
+}
+
+type ownMarshaler struct{ kafka.DefaultMarshaler }

@@ -4,6 +4,8 @@ import (
 	"context"
 
 	"github.com/ThreeDotsLabs/watermill/message"
+
+	"github.com/millstream/millstream/sdk/cloudevent"
 )
 
 // AsyncPublisher is implemented by a publisher (what [Binder.Publisher]
@@ -30,4 +32,25 @@ import (
 // stored. Otherwise the binding publishes synchronously.
 type AsyncPublisher interface {
 	PublishAsync(ctx context.Context, topic string, msg *message.Message, done func(error))
+}
+
+// EventPublisher is implemented by an [AsyncPublisher] that can also send
+// an event given by its parts, writing its headers straight from them
+// instead of from a Watermill message (such as the Kafka publisher, whose
+// records have headers of their own).
+//
+// PublishEvent queues ev for topic, in convention c, as PublishAsync would
+// queue ev.Message(c), with the same contract, and returns true; or it
+// returns false, having done nothing and without calling done, when it
+// cannot (its marshaler is not the default one, say), and the SDK sends
+// ev.Message(c) with PublishAsync. The record it makes must be the one
+// PublishAsync makes of ev.Message(c), up to the order of the headers.
+// ev and its data are the publisher's once PublishEvent returns true.
+//
+// A function binding whose input message carries a [CommitHold] sends its
+// outputs with PublishEvent when they take the short way (binary mode; no
+// attribute set by the handler but the time and the key).
+type EventPublisher interface {
+	AsyncPublisher
+	PublishEvent(ctx context.Context, topic string, ev *cloudevent.BinaryEvent, c cloudevent.Convention, done func(error)) bool
 }

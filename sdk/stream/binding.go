@@ -354,22 +354,34 @@ func (u *unit) sendHeld(ctx context.Context, hold *CommitHold, v any) error {
 	if errors.Is(err, ErrNoOutput) {
 		return nil
 	}
-	m, err := u.out.message(ctx, ob)
+	ev, m, err := u.out.encode(ctx, ob)
 	if err != nil {
 		return err
 	}
-	if ap, ok := u.pub.(AsyncPublisher); ok && hold != nil {
-		done := hold.Add()
-		ap.PublishAsync(ctx, u.outProps.Destination, m, func(err error) {
-			if err != nil {
-				u.app.metrics.HandlerError(u.outName)
-				u.app.log.Warn("stream: output not stored; its input comes again",
-					slog.String("binding", u.outName), slog.Any("error", err))
-			} else {
-				u.app.metrics.MessageOut(u.outName)
+	ap, async := u.pub.(AsyncPublisher)
+	async = async && hold != nil
+	var done func(error)
+	if async && ev != nil {
+		if ep, ok := ap.(EventPublisher); ok {
+			done = hold.Add()
+			if ep.PublishEvent(ctx, u.outProps.Destination, ev, u.out.conv, u.stored(done)) {
+				return nil
 			}
-			done(err)
-		})
+		}
+	}
+	if ev != nil {
+		if m, err = ev.Message(u.out.conv); err != nil {
+			if done != nil {
+				done(nil) // nothing pending: the failed handler's input is nacked
+			}
+			return fmt.Errorf("binding %s: %w", u.out.binding, err)
+		}
+	}
+	if async {
+		if done == nil {
+			done = hold.Add()
+		}
+		ap.PublishAsync(ctx, u.outProps.Destination, m, u.stored(done))
 		return nil
 	}
 	if err := u.pub.Publish(u.outProps.Destination, m); err != nil {
@@ -377,6 +389,21 @@ func (u *unit) sendHeld(ctx context.Context, hold *CommitHold, v any) error {
 	}
 	u.app.metrics.MessageOut(u.outName)
 	return nil
+}
+
+// stored returns the completion of an output published asynchronously:
+// it counts the output, or logs why it was not stored, and calls done.
+func (u *unit) stored(done func(error)) func(error) {
+	return func(err error) {
+		if err != nil {
+			u.app.metrics.HandlerError(u.outName)
+			u.app.log.Warn("stream: output not stored; its input comes again",
+				slog.String("binding", u.outName), slog.Any("error", err))
+		} else {
+			u.app.metrics.MessageOut(u.outName)
+		}
+		done(err)
+	}
 }
 
 // supply runs a supplier until ctx is done or stop is closed: polled every

@@ -7,6 +7,7 @@ import (
 	"maps"
 	"mime"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -84,10 +85,22 @@ type sender struct {
 // the values are valid by construction (a fresh id, the application's
 // source parsed once, a type name, a content type that configuration or a
 // codec gave) and are not validated again; in binary mode without a
-// partition-key expression they are written straight into metadata
-// (binary), else through an sdk-go event. Attributes the handler set are
-// validated by [cloudevent.ToMessage].
+// partition-key expression they make a [cloudevent.BinaryEvent] (see
+// event), else an sdk-go event. Attributes the handler set are validated
+// by [cloudevent.ToMessage].
 func (s *sender) message(ctx context.Context, out *outbound) (*message.Message, error) {
+	ev, msg, err := s.encode(ctx, out)
+	if ev != nil {
+		if msg, err = ev.Message(s.conv); err != nil {
+			return nil, fmt.Errorf("binding %s: %w", s.binding, err)
+		}
+	}
+	return msg, err
+}
+
+// encode is message, but for the short way (binary mode, see event) it
+// returns the event rather than its message.
+func (s *sender) encode(ctx context.Context, out *outbound) (*cloudevent.BinaryEvent, *message.Message, error) {
 	a := &out.attrs
 	ct := a.ContentType
 	if ct == "" {
@@ -95,7 +108,7 @@ func (s *sender) message(ctx context.Context, out *outbound) (*message.Message, 
 	}
 	data, ct, err := encodePayload(out.payload, ct, s.app.codecs)
 	if err != nil {
-		return nil, fmt.Errorf("binding %s: %w", s.binding, err)
+		return nil, nil, fmt.Errorf("binding %s: %w", s.binding, err)
 	}
 	trusted := a.Source == "" && a.Type == "" && a.Subject == "" && a.ContentType == "" && len(a.Extensions) == 0 &&
 		s.validContentType(ct)
@@ -105,7 +118,7 @@ func (s *sender) message(ctx context.Context, out *outbound) (*message.Message, 
 		key = s.key(out.value)
 	}
 	if trusted && a.ID == "" && s.app.sourceOK && !s.props.Structured && s.props.PartitionKey == "" {
-		return s.binary(out, data, ct, trace, key)
+		return s.event(out, data, ct, trace, key), nil, nil
 	}
 	// One allocation holds the context and what its pointers point to.
 	h := &outContext{}
@@ -114,7 +127,7 @@ func (s *sender) message(ctx context.Context, out *outbound) (*message.Message, 
 	if a.ID == "" {
 		ec.ID = cloudevent.NewID()
 	} else if err := ec.SetID(a.ID); err != nil {
-		return nil, fmt.Errorf("binding %s: %w: id %q: %w", s.binding, cloudevent.ErrInvalidEvent, a.ID, err)
+		return nil, nil, fmt.Errorf("binding %s: %w: id %q: %w", s.binding, cloudevent.ErrInvalidEvent, a.ID, err)
 	}
 	if a.Source == "" && s.app.sourceOK {
 		ec.Source = s.app.source
@@ -124,7 +137,7 @@ func (s *sender) message(ctx context.Context, out *outbound) (*message.Message, 
 			source = s.app.cfg.Application
 		}
 		if err := ec.SetSource(source); err != nil {
-			return nil, fmt.Errorf("binding %s: %w: source %q: %w", s.binding, cloudevent.ErrInvalidEvent, source, err)
+			return nil, nil, fmt.Errorf("binding %s: %w: source %q: %w", s.binding, cloudevent.ErrInvalidEvent, source, err)
 		}
 		trusted = false
 	}
@@ -147,7 +160,7 @@ func (s *sender) message(ctx context.Context, out *outbound) (*message.Message, 
 	}
 	for k, v := range a.Extensions {
 		if err := ec.SetExtension(k, v); err != nil {
-			return nil, fmt.Errorf("binding %s: %w: extension %s: %w", s.binding, cloudevent.ErrInvalidEvent, k, err)
+			return nil, nil, fmt.Errorf("binding %s: %w: extension %s: %w", s.binding, cloudevent.ErrInvalidEvent, k, err)
 		}
 	}
 	if _, ok := a.Extensions[cloudevent.TraceparentExtension]; !ok {
@@ -172,19 +185,19 @@ func (s *sender) message(ctx context.Context, out *outbound) (*message.Message, 
 		msg, err = cloudevent.ToMessage(e, mode, s.conv)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("binding %s: %w", s.binding, err)
+		return nil, nil, fmt.Errorf("binding %s: %w", s.binding, err)
 	}
 	s.finish(msg, a, trace, key)
-	return msg, nil
+	return nil, msg, nil
 }
 
-// binary is message for the most common output: binary mode, with no
-// attribute but the time and the key set by the handler, and no
-// partition-key expression. Every attribute is valid by construction, so
-// the message is written straight from them, without an sdk-go event.
-func (s *sender) binary(out *outbound, data []byte, ct string, trace traceInfo, key string) (*message.Message, error) {
+// event is the most common output: binary mode, with no attribute but the
+// time and the key set by the handler, and no partition-key expression.
+// Every attribute is valid by construction, so the event is given by its
+// parts, without an sdk-go event; its metadata are what finish would add.
+func (s *sender) event(out *outbound, data []byte, ct string, trace traceInfo, key string) *cloudevent.BinaryEvent {
 	a := &out.attrs
-	b := cloudevent.Attributes{
+	ev := &cloudevent.BinaryEvent{Attributes: cloudevent.Attributes{
 		ID:           cloudevent.NewID(),
 		Source:       s.app.sourceText,
 		Type:         s.typeName(out.payload),
@@ -192,16 +205,26 @@ func (s *sender) binary(out *outbound, data []byte, ct string, trace traceInfo, 
 		Time:         a.Time,
 		Traceparent:  cloudevent.ChildTraceparent(trace.traceparent), // a new trace when there was none
 		PartitionKey: key,
+	}, Data: data, Partition: -1}
+	if ev.Time.IsZero() {
+		ev.Time = time.Now()
 	}
-	if b.Time.IsZero() {
-		b.Time = time.Now()
+	if n := len(a.Headers); n > 0 || trace.correlation != "" {
+		ev.Extra = make([]cloudevent.Entry, 0, n+1)
+		for k, v := range a.Headers {
+			if !ev.Sets(s.conv, k) && !cloudevent.IsPrivate(k) {
+				ev.Extra = append(ev.Extra, cloudevent.Entry{Key: k, Value: v})
+			}
+		}
+		if trace.correlation != "" {
+			ev.Extra = slices.DeleteFunc(ev.Extra, func(x cloudevent.Entry) bool { return x.Key == HeaderCorrelationID })
+			ev.Extra = append(ev.Extra, cloudevent.Entry{Key: HeaderCorrelationID, Value: trace.correlation})
+		}
 	}
-	msg, err := cloudevent.BinaryMessage(&b, data, s.conv, s.extra(a, trace, key))
-	if err != nil {
-		return nil, fmt.Errorf("binding %s: %w", s.binding, err)
+	if s.props.PartitionCount > 1 && key != "" {
+		ev.Partition = Partition(key, s.props.PartitionCount)
 	}
-	s.finish(msg, a, trace, key)
-	return msg, nil
+	return ev
 }
 
 // traceOf returns the trace of the message being handled, when ctx is a

@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"maps"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/ThreeDotsLabs/watermill/message"
 
 	"github.com/millstream/millstream/binder/memory"
 	"github.com/millstream/millstream/sdk/cloudevent"
@@ -142,5 +145,102 @@ func TestReceivedAttributesByHandlerKind(t *testing.T) {
 	}
 	if got := streamtest.Receive[string](t, h, "firstsecond-out-0"); got.Payload != "X" {
 		t.Errorf("composed output %q, want X", got.Payload)
+	}
+}
+
+// eventBinder is the memory binder with publishers that take events
+// ([stream.EventPublisher]) as a transport with headers of its own would,
+// or decline every one when decline is set.
+type eventBinder struct {
+	*memory.Binder
+	decline          bool
+	events, messages atomic.Int64
+}
+
+func (b *eventBinder) Publisher(ctx context.Context, p stream.Publication) (message.Publisher, error) {
+	pub, err := b.Binder.Publisher(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	return &eventPublisher{Publisher: pub, b: b}, nil
+}
+
+type eventPublisher struct {
+	message.Publisher
+	b *eventBinder
+}
+
+func (p *eventPublisher) PublishAsync(ctx context.Context, topic string, msg *message.Message, done func(error)) {
+	p.b.messages.Add(1)
+	p.Publisher.(stream.AsyncPublisher).PublishAsync(ctx, topic, msg, done)
+}
+
+func (p *eventPublisher) PublishEvent(ctx context.Context, topic string, ev *cloudevent.BinaryEvent, c cloudevent.Convention, done func(error)) bool {
+	if p.b.decline {
+		return false
+	}
+	p.b.events.Add(1)
+	msg, err := ev.Message(c)
+	if err != nil {
+		done(err)
+		return true
+	}
+	p.Publisher.(stream.AsyncPublisher).PublishAsync(ctx, topic, msg, done)
+	return true
+}
+
+// A function's outputs go to a publisher that takes events as events, and
+// as messages to one that declines them or takes only messages; the three
+// ways send the same metadata (but for the id, time and trace, checked for
+// form): attributes, the handler's headers, the key and the partition it
+// picks, and the input's correlation id.
+func TestOutputsAsEvents(t *testing.T) {
+	run := func(b stream.Binder) []map[string]string {
+		a := stream.New(stream.Config{Bindings: map[string]stream.BindingProperties{
+			"tag-in-0":  {Destination: "words", Group: "g"},
+			"tag-out-0": {Destination: "tagged", PartitionCount: 3},
+		}}, stream.WithBinder("memory", b))
+		if err := a.Register(stream.Function("tag", func(_ context.Context, in string) (stream.Message[string], error) {
+			return stream.Message[string]{Payload: in + "!", Key: in, Headers: map[string]string{"x-tenant": "acme"}}, nil
+		})); err != nil {
+			t.Fatal(err)
+		}
+		h := streamtest.Run(t, a)
+		var got []map[string]string
+		for _, w := range []string{"a", "b", "c", "d"} {
+			h.Send("tag-in-0", w)
+			md := h.Raw("tag-out-0").Metadata
+			if _, err := time.Parse(time.RFC3339Nano, md["ce_time"]); err != nil || !cloudevent.ValidTraceparent(md["ce_traceparent"]) ||
+				md["ce_id"] == "" || md[stream.HeaderCorrelationID] == "" {
+				t.Fatalf("output of %q: id %q, time %q, traceparent %q, correlation id %q", w, md["ce_id"], md["ce_time"],
+					md["ce_traceparent"], md[stream.HeaderCorrelationID])
+			}
+			md = maps.Clone(md)
+			delete(md, stream.HeaderCorrelationID) // the input's, new for each
+			delete(md, "ce_id")
+			delete(md, "ce_time")
+			delete(md, "ce_traceparent")
+			got = append(got, md)
+		}
+		return got
+	}
+	plain := run(memory.New())
+	taking := &eventBinder{Binder: memory.New()}
+	asEvents := run(taking)
+	declining := &eventBinder{Binder: memory.New(), decline: true}
+	declined := run(declining)
+	if taking.events.Load() != 4 || taking.messages.Load() != 0 {
+		t.Errorf("publisher taking events got %d events and %d messages, want 4 and 0", taking.events.Load(), taking.messages.Load())
+	}
+	if declining.events.Load() != 0 || declining.messages.Load() != 4 {
+		t.Errorf("publisher declining events got %d events and %d messages, want 0 and 4", declining.events.Load(), declining.messages.Load())
+	}
+	for i := range plain {
+		if plain[i]["x-tenant"] != "acme" || plain[i][cloudevent.MetadataPartition] == "" {
+			t.Errorf("output %d: %v, want the handler's header and a partition", i, plain[i])
+		}
+		if !maps.Equal(plain[i], asEvents[i]) || !maps.Equal(plain[i], declined[i]) {
+			t.Errorf("output %d: as a message %v, as an event %v, declined %v", i, plain[i], asEvents[i], declined[i])
+		}
 	}
 }
