@@ -200,8 +200,10 @@ var _ stream.AsyncPublisher = (*Publisher)(nil)
 // queued (franz-go's idempotent producer keeps a failed batch from being
 // overtaken). It implements [stream.AsyncPublisher]: a function binding
 // whose input is a Kafka subscriber publishes its outputs with it and
-// commits each input only once its outputs are stored. ctx cancels the
-// delivery. Close waits for queued messages to complete.
+// commits each input only once its outputs are stored. ctx may end before
+// the message is delivered (the handler's context does, when the handler
+// returns) without cancelling the delivery, which DeliveryTimeout bounds.
+// Close waits for queued messages to complete.
 func (p *Publisher) PublishAsync(ctx context.Context, topic string, msg *message.Message, done func(error)) {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
@@ -218,10 +220,12 @@ func (p *Publisher) PublishAsync(ctx context.Context, topic string, msg *message
 }
 
 // produce sends rec, the record of message id, and calls done with the
-// outcome.
+// outcome. ctx may end before that (an SDK handler's context ends when the
+// handler returns, its outputs still on their way): it does not cancel the
+// delivery, which DeliveryTimeout bounds.
 func (p *Publisher) produce(ctx context.Context, rec *kgo.Record, id string, done func(error)) {
 	p.inflight.Add(1)
-	p.cl.Produce(ctx, rec, func(_ *kgo.Record, err error) {
+	p.cl.Produce(context.WithoutCancel(ctx), rec, func(_ *kgo.Record, err error) {
 		defer p.inflight.Done()
 		if err != nil {
 			err = fmt.Errorf("kafka: publish message %s to topic %s: %w", id, rec.Topic, err)

@@ -146,6 +146,37 @@ func TestPublishCanceledContext(t *testing.T) {
 	}
 }
 
+// A context that ends after PublishAsync or PublishEvent returned, as the
+// context of the SDK handler that sent the message does, does not cancel
+// the message's delivery, even where the client could still fail it (no
+// idempotence; records lingering in a batch).
+func TestPublishAsyncOutlivesItsContext(t *testing.T) {
+	brokers := testBrokers(t)
+	topic := newTopic(t)
+	pub := publisher(t, brokers, func(c *kafka.PublisherConfig) {
+		c.Acks, c.DisableIdempotence, c.Linger = kafka.AcksLeader, true, 50*time.Millisecond
+	})
+	errc := make(chan error, 2)
+	ctx, cancel := context.WithCancel(t.Context())
+	pub.PublishAsync(ctx, topic, message.NewMessage(watermill.NewUUID(), []byte("message")), func(err error) { errc <- err })
+	ev := &cloudevent.BinaryEvent{Attributes: cloudevent.Attributes{ID: watermill.NewUUID(), Source: "test", Type: "t"},
+		Data: []byte("event"), Partition: -1}
+	pub.PublishEvent(ctx, topic, ev, cloudevent.Kafka(), func(err error) { errc <- err })
+	cancel()
+	for range 2 {
+		if err := <-errc; err != nil {
+			t.Fatalf("delivery after its context ended: %v", err)
+		}
+	}
+	got := map[string]bool{}
+	for _, rec := range readAll(t, brokers, topic, 2) {
+		got[string(rec.Value)] = true
+	}
+	if !got["message"] || !got["event"] {
+		t.Errorf("stored %v, want the message and the event", got)
+	}
+}
+
 func equalMaps(a, b map[string]string) bool {
 	if len(a) != len(b) {
 		return false

@@ -22,6 +22,9 @@ import (
 //     complete in that order and are stored in that order: a failed one is
 //     never followed by a later one of its partition that was stored ahead
 //     of it, unless that later one fails too.
+//   - ctx carries values; it may end before the message is delivered (a
+//     handler's context ends when the handler returns) and does not cancel
+//     the delivery.
 //   - PublishAsync after Close calls done with an error. Close waits for
 //     queued messages to complete (or fail) and their done to return.
 //
