@@ -21,6 +21,7 @@ import (
 	"github.com/millstream/millstream/binder/kafka"
 	"github.com/millstream/millstream/broker/brokertest"
 	"github.com/millstream/millstream/broker/server"
+	"github.com/millstream/millstream/sdk/cloudevent"
 	"github.com/millstream/millstream/sdk/stream"
 )
 
@@ -355,10 +356,51 @@ func bareUppercase(r *kgo.Record, topic string) (*kgo.Record, error) {
 	}}, nil
 }
 
-// putHex fills dst with random lower-case hex digits.
+// putHex fills dst with random lower-case hex digits, sixteen from each
+// random number.
 func putHex(dst []byte) {
 	const digits = "0123456789abcdef"
+	var r uint64
 	for i := range dst {
-		dst[i] = digits[rand.IntN(16)]
+		if i%16 == 0 {
+			r = rand.Uint64()
+		}
+		dst[i] = digits[r&15]
+		r >>= 4
+	}
+}
+
+// The bare loop's transform writes what the SDK writes: a valid CloudEvent
+// with the text upper-cased and a valid traceparent, continuing the input's
+// trace when it has one; it refuses a record that is not a CloudEvent.
+func TestBareUppercase(t *testing.T) {
+	const parent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+	for _, tp := range []string{"", parent} {
+		in := &kgo.Record{Value: []byte("hello"), Headers: []kgo.RecordHeader{
+			{Key: "ce_specversion", Value: []byte("1.0")}, {Key: "ce_id", Value: []byte("1")},
+			{Key: "ce_source", Value: []byte("test")}, {Key: "ce_type", Value: []byte("t")},
+		}}
+		if tp != "" {
+			in.Headers = append(in.Headers, kgo.RecordHeader{Key: "ce_traceparent", Value: []byte(tp)})
+		}
+		out, err := bareUppercase(in, "upper")
+		if err != nil {
+			t.Fatal(err)
+		}
+		msg, err := kafka.DefaultMarshaler{}.Unmarshal(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e, err := cloudevent.FromMessage(msg, cloudevent.Kafka())
+		if err != nil {
+			t.Fatalf("output %v is not a CloudEvent: %v", msg.Metadata, err)
+		}
+		got := msg.Metadata["ce_traceparent"]
+		if string(e.Data()) != "HELLO" || !cloudevent.ValidTraceparent(got) || (tp != "" && got[:36] != tp[:36]) || got == tp {
+			t.Errorf("input traceparent %q: output %q, traceparent %q", tp, e.Data(), got)
+		}
+	}
+	if _, err := bareUppercase(&kgo.Record{Value: []byte("x")}, "upper"); err == nil {
+		t.Error("a record without CloudEvent headers was transformed")
 	}
 }
