@@ -36,18 +36,23 @@ type partition struct {
 	expired <-chan struct{}
 	// done is closed when run returned.
 	done chan struct{}
-	// ctx is the parent of the messages' contexts; it is canceled once the
-	// wait for a delivered message after stop is over.
+	// ctx ends the messages' contexts (messageContext); it is canceled
+	// once the wait for a delivered message after stop is over.
 	ctx    context.Context
 	cancel context.CancelFunc
+	// msgParent is ctx without its cancellation, the parent of each
+	// message's context (see messageContext).
+	msgParent context.Context
 	// callCancel cancels the context of the message whose handler call is
 	// in progress (SubscribeHandler), for a call that ends in
 	// runtime.Goexit. Only the partition's goroutine uses it.
 	callCancel context.CancelFunc
 
 	// mu guards the fields below.
-	mu    sync.Mutex
-	queue []*kgo.Record
+	mu sync.Mutex
+	// msgCancel ends the context of the message delivered last.
+	msgCancel context.CancelFunc
+	queue     []*kgo.Record
 	// fetchPaused: the member paused fetching this partition because the
 	// queue stayed full (member.waitRoom).
 	fetchPaused bool
@@ -92,7 +97,32 @@ func newPartition(m *member, id int32) *partition {
 		rewound: make(chan struct{}),
 	}
 	p.ctx, p.cancel = context.WithCancel(m.msgCtx)
+	p.msgParent = context.WithoutCancel(p.ctx)
+	context.AfterFunc(p.ctx, func() {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if p.msgCancel != nil {
+			p.msgCancel()
+		}
+	})
 	return p
+}
+
+// messageContext returns the context of a message about to be delivered:
+// it holds the partition context's values and ends when cancel is called or
+// the partition's context ends. Unlike a context.WithCancel of the
+// partition's context it is not registered with it (a lock and a map entry
+// for every message, both shared by the partition's messages): the
+// partition ends the context of the message it delivered last itself.
+func (p *partition) messageContext() (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(p.msgParent)
+	p.mu.Lock()
+	p.msgCancel = cancel
+	p.mu.Unlock()
+	if p.ctx.Err() != nil { // ended before msgCancel was set
+		cancel()
+	}
+	return ctx, cancel
 }
 
 // push queues fetched records. A queue that reaches MaxBufferedRecords
@@ -244,7 +274,7 @@ func (p *partition) deliver(rec *kgo.Record, seq uint64) bool {
 			p.ack(rec, seq, nil)
 			return true
 		}
-		ctx, cancel := context.WithCancel(p.ctx)
+		ctx, cancel := p.messageContext()
 		ctx, hold := stream.WithCommitHold(ctx)
 		msg.SetContext(ctx)
 		var acked, stopped bool

@@ -275,7 +275,7 @@ func (p *Publisher) eventRecord(ctx context.Context, topic string, ev *cloudeven
 			return nil, err
 		}
 		rec.Partition = part
-		rec.Context = WithPartition(ctx, part)
+		rec.Context = WithPartition(rec.Context, part)
 	}
 	return rec, nil
 }
@@ -283,7 +283,10 @@ func (p *Publisher) eventRecord(ctx context.Context, topic string, ev *cloudeven
 // marshalEvent makes the record of ev for topic, but for its partition:
 // what DefaultMarshaler makes of ev.Message(c).
 func marshalEvent(topic string, ev *cloudevent.BinaryEvent, c cloudevent.Convention) *kgo.Record {
-	rec := &kgo.Record{Topic: topic, Value: ev.Data}
+	// A record's context is what the partitioner looks up an explicit
+	// partition in (franz-go gives one without it Produce's): an empty
+	// one is looked up at once.
+	rec := &kgo.Record{Topic: topic, Value: ev.Data, Context: context.Background()}
 	// Every value and the key in one buffer, as DefaultMarshaler does.
 	key := c.KeyFromPartitionKey && ev.PartitionKey != ""
 	size := ev.HeadersSize()
