@@ -13,6 +13,7 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message"
 
 	"github.com/millstream/millstream/binder/kafka"
+	"github.com/millstream/millstream/sdk/cloudevent"
 	"github.com/millstream/millstream/sdk/stream"
 )
 
@@ -309,5 +310,57 @@ func TestStopWaitsForCallPastCloseTimeout(t *testing.T) {
 	}
 	if recs := readAll(t, brokers, topic+"-out", 1); string(recs[0].Value) != "LATE" {
 		t.Errorf("output %q, want LATE", recs[0].Value)
+	}
+}
+
+// The context of each message handed to a handler holds its record's
+// topic, partition and offset (PositionFrom).
+func TestSubscribeHandlerPositions(t *testing.T) {
+	brokers := testBrokers(t)
+	topic := newTopic(t)
+	pub := publisher(t, brokers, func(c *kafka.PublisherConfig) { c.Provision.Topic.Partitions = 2 })
+	want := map[string]kafka.Position{}
+	next := map[int32]int64{}
+	for i, p := range []int32{1, 0, 1, 1, 0} {
+		id := strconv.Itoa(i)
+		msg := message.NewMessage(id, nil)
+		msg.Metadata.Set(cloudevent.MetadataPartition, strconv.Itoa(int(p)))
+		if err := pub.Publish(topic, msg); err != nil {
+			t.Fatal(err)
+		}
+		want[id] = kafka.Position{Topic: topic, Partition: p, Offset: next[p]}
+		next[p]++
+	}
+	sub := subscriber(t, brokers, func(c *kafka.SubscriberConfig) { c.StartOffset = kafka.Earliest })
+	var mu sync.Mutex
+	got := map[string]kafka.Position{}
+	all := make(chan struct{})
+	err := sub.SubscribeHandler(context.Background(), topic, func(m *message.Message) error {
+		pos, ok := kafka.PositionFrom(m.Context())
+		if !ok {
+			t.Errorf("message %s: no position in its context", m.UUID)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		got[m.UUID] = pos
+		if len(got) == len(want) {
+			close(all)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-all:
+	case <-time.After(waitFor):
+		t.Fatal("not every message was handled")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for id, w := range want {
+		if got[id] != w {
+			t.Errorf("message %s: position %+v, want %+v", id, got[id], w)
+		}
 	}
 }

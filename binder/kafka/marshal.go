@@ -1,6 +1,7 @@
 package kafka
 
 import (
+	"context"
 	"strconv"
 	"strings"
 
@@ -10,16 +11,44 @@ import (
 	"github.com/millstream/millstream/sdk/cloudevent"
 )
 
-// Metadata keys the subscriber sets on every message it delivers, besides
-// [cloudevent.MetadataKey] (the record key, when there is one) and
-// [cloudevent.MetadataPartition]. They are transport-private: the publisher
-// never sends them as headers.
-const (
-	// MetadataOffset holds the record's offset in its partition, in decimal.
-	MetadataOffset = cloudevent.PrivatePrefix + "offset"
-	// MetadataTopic holds the topic the record was read from.
-	MetadataTopic = cloudevent.PrivatePrefix + "topic"
-)
+// A Position is where the record behind a delivered message was read.
+type Position struct {
+	Topic     string
+	Partition int32
+	Offset    int64
+}
+
+type positionKey struct{}
+
+// positionContext carries a record's position to PositionFrom.
+type positionContext struct {
+	context.Context
+	rec *kgo.Record
+}
+
+func (c *positionContext) Value(key any) any {
+	if _, ok := key.(positionKey); ok {
+		return c.rec
+	}
+	return c.Context.Value(key)
+}
+
+// withPosition returns ctx carrying rec's position.
+func withPosition(ctx context.Context, rec *kgo.Record) context.Context {
+	return &positionContext{Context: ctx, rec: rec}
+}
+
+// PositionFrom returns the position of the record behind a message the
+// [Subscriber] delivered, from the message's context, as Watermill's own
+// Kafka subscriber has partition and offset there. ok is false for other
+// contexts.
+func PositionFrom(ctx context.Context) (p Position, ok bool) {
+	rec, ok := ctx.Value(positionKey{}).(*kgo.Record)
+	if !ok {
+		return Position{}, false
+	}
+	return Position{Topic: rec.Topic, Partition: rec.Partition, Offset: rec.Offset}, true
+}
 
 // UUIDHeader carries the Watermill message UUID, under the name that
 // Watermill's own Kafka Pub/Sub uses, so that the two interoperate. It is
@@ -50,9 +79,10 @@ type Unmarshaler interface {
 //
 // Receiving: headers become metadata (of repeated headers the last wins;
 // headers with the private prefix are dropped);
-// the record key goes in KeyMetadata; partition, offset and topic go in
-// [cloudevent.MetadataPartition], [MetadataOffset] and [MetadataTopic]; the
-// UUID comes from [UUIDHeader], else ce_id, else a new one is made up.
+// the record key goes in KeyMetadata and the partition in
+// [cloudevent.MetadataPartition] (the topic, partition and offset are in
+// the message's context too: see [PositionFrom]); the UUID comes from
+// [UUIDHeader], else ce_id, else a new one is made up.
 type DefaultMarshaler struct {
 	// KeyMetadata is the metadata key that holds the record key.
 	// Default [cloudevent.MetadataKey], which the SDK fills from the
@@ -111,7 +141,6 @@ func (m DefaultMarshaler) Marshal(topic string, msg *message.Message) (*kgo.Reco
 
 // Unmarshal implements [Unmarshaler].
 func (m DefaultMarshaler) Unmarshal(rec *kgo.Record) (*message.Message, error) {
-	md := make(message.Metadata, len(rec.Headers)+4)
 	// The header values and the key become substrings of one string: one
 	// allocation rather than one per value.
 	size := len(rec.Key)
@@ -125,13 +154,27 @@ func (m DefaultMarshaler) Unmarshal(rec *kgo.Record) (*message.Message, error) {
 	}
 	sb.Write(rec.Key)
 	all := sb.String()
-	var id string
+	// The payload is copied: a redelivered record must not share bytes with
+	// a message a handler may have changed.
+	payload := make([]byte, len(rec.Value))
+	copy(payload, rec.Value)
+	msg := message.NewMessage("", payload)
+	// The message's own map is empty: up to eight entries (the headers, the
+	// partition and the key) fill one map group.
+	md := msg.Metadata
+	n := len(rec.Headers) + 1
+	if rec.Key != nil {
+		n++
+	}
+	if n > 8 {
+		md = make(message.Metadata, n)
+	}
 	for _, h := range rec.Headers {
 		v := all[:len(h.Value)]
 		all = all[len(h.Value):]
 		switch {
 		case h.Key == UUIDHeader:
-			id = v
+			msg.UUID = v
 		case cloudevent.IsPrivate(h.Key):
 			// Private keys are instructions between the SDK and the
 			// binder; a header from the wire must not forge one.
@@ -139,23 +182,16 @@ func (m DefaultMarshaler) Unmarshal(rec *kgo.Record) (*message.Message, error) {
 			md[h.Key] = v
 		}
 	}
-	if id == "" {
-		id = md[ceIDHeader]
+	if msg.UUID == "" {
+		msg.UUID = md[ceIDHeader]
 	}
-	if id == "" {
-		id = cloudevent.NewID()
+	if msg.UUID == "" {
+		msg.UUID = cloudevent.NewID()
 	}
 	if rec.Key != nil {
 		md[m.keyMetadata()] = all // what is left: the key
 	}
 	md[cloudevent.MetadataPartition] = strconv.FormatInt(int64(rec.Partition), 10)
-	md[MetadataOffset] = strconv.FormatInt(rec.Offset, 10)
-	md[MetadataTopic] = rec.Topic
-	// The payload is copied: a redelivered record must not share bytes with
-	// a message a handler may have changed.
-	payload := make([]byte, len(rec.Value))
-	copy(payload, rec.Value)
-	msg := message.NewMessage(id, payload)
 	msg.Metadata = md
 	return msg, nil
 }

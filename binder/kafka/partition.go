@@ -275,7 +275,7 @@ func (p *partition) deliver(rec *kgo.Record, seq uint64) bool {
 			return true
 		}
 		ctx, cancel := p.messageContext()
-		ctx, hold := stream.WithCommitHold(ctx)
+		ctx, hold := stream.WithCommitHold(withPosition(ctx, rec))
 		msg.SetContext(ctx)
 		var acked, stopped bool
 		if h := p.m.handler; h != nil {

@@ -36,12 +36,15 @@ func TestSubscriberRoundTrip(t *testing.T) {
 	if got.UUID != sent.UUID || !bytes.Equal(got.Payload, sent.Payload) {
 		t.Errorf("got %s %q, want %s %q", got.UUID, got.Payload, sent.UUID, sent.Payload)
 	}
-	want := map[string]string{
-		"h": "v", cloudevent.MetadataKey: "k", cloudevent.MetadataPartition: "0",
-		kafka.MetadataOffset: "0", kafka.MetadataTopic: topic,
-	}
+	want := map[string]string{"h": "v", cloudevent.MetadataKey: "k", cloudevent.MetadataPartition: "0"}
 	if !equalMaps(got.Metadata, want) {
 		t.Errorf("metadata = %v, want %v", got.Metadata, want)
+	}
+	if pos, ok := kafka.PositionFrom(got.Context()); !ok || pos != (kafka.Position{Topic: topic, Partition: 0, Offset: 0}) {
+		t.Errorf("PositionFrom(message context) = %+v, %v; want %s/0 at 0", pos, ok, topic)
+	}
+	if _, ok := kafka.PositionFrom(context.Background()); ok {
+		t.Error("PositionFrom found a position in a context without one")
 	}
 }
 
