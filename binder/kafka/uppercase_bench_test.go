@@ -27,9 +27,21 @@ import (
 
 const benchPayloadSize = 256
 
-// fillWords writes n CloudEvents with random lower-case text, as another
-// Millstream application sends them, to topic.
-func fillWords(b *testing.B, brokers []string, topic string, n int) {
+// Input shapes: what the benchmark's records carry besides a random
+// lower-case payload.
+const (
+	// minimalInput: a CloudEvent in the Kafka binding with the required
+	// attributes, a content type and a key, as a producer that is not a
+	// Millstream application writes one.
+	minimalInput = "minimal"
+	// millstreamInput: a CloudEvent as a Millstream application writes one
+	// (samples/uppercase's own output): the required attributes, time,
+	// content type, traceparent and correlation id, no key.
+	millstreamInput = "millstream"
+)
+
+// fillWords writes n CloudEvents of the given input shape to topic.
+func fillWords(b *testing.B, brokers []string, topic string, n int, shape string) {
 	b.Helper()
 	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ProducerLinger(5*time.Millisecond))
 	if err != nil {
@@ -45,11 +57,26 @@ func fillWords(b *testing.B, brokers []string, topic string, n int) {
 			v[j] = 'a' + byte(rand.IntN(26))
 		}
 		id := watermill.NewUUID()
-		rec := &kgo.Record{Topic: topic, Key: []byte(id[:8]), Value: v, Headers: []kgo.RecordHeader{
+		rec := &kgo.Record{Topic: topic, Value: v, Headers: []kgo.RecordHeader{
 			{Key: "ce_specversion", Value: []byte("1.0")}, {Key: "ce_id", Value: []byte(id)},
 			{Key: "ce_source", Value: []byte("bench")}, {Key: "ce_type", Value: []byte("millstream.string")},
 			{Key: "content-type", Value: []byte("text/plain")},
 		}}
+		if shape == millstreamInput {
+			tp := []byte("00-")
+			tp = append(tp, make([]byte, 32)...)
+			putHex(tp[3:])
+			tp = append(tp, '-')
+			tp = append(tp, make([]byte, 16)...)
+			putHex(tp[36:])
+			tp = append(tp, "-01"...)
+			rec.Headers = append(rec.Headers,
+				kgo.RecordHeader{Key: "ce_time", Value: time.Now().UTC().AppendFormat(nil, time.RFC3339Nano)},
+				kgo.RecordHeader{Key: "ce_traceparent", Value: tp},
+				kgo.RecordHeader{Key: stream.HeaderCorrelationID, Value: []byte(watermill.NewUUID())})
+		} else {
+			rec.Key = []byte(id[:8])
+		}
 		wg.Add(1)
 		cl.Produce(context.Background(), rec, func(_ *kgo.Record, err error) {
 			if err != nil {
@@ -103,13 +130,18 @@ func watchOutput(b *testing.B, adm *kadm.Client, topic string, n int64, first *f
 // synchronous with one publish per message before its ack) with a bare
 // franz-go consume-transform-produce loop doing the same work by hand (poll;
 // per record, bareUppercase: check the input is a CloudEvent, upper-case it,
-// write a new event with its own id, source, type, time, content type and
-// trace; produce the batch, wait for it, commit). Each loop handles b.N
+// write a new event with its own id, source, type, time, content type,
+// trace and the input's correlation id; produce the batch, wait for it,
+// commit). Each loop handles b.N
 // messages of its own topic, written before it runs (the SDK binding is
 // started and paused first, so that its member joins an empty topic and no
 // rebalance happens while it works); the rate is taken from the loop's
 // first transform to the last output record, so joins are not counted. It
-// runs with 4 and 16 partitions; the SDK binding is configured as
+// runs with 4 and 16 partitions, and on records of two shapes (minimal:
+// the required attributes, a content type and a key, as a producer that is
+// not a Millstream application writes them; millstream: as a Millstream
+// application writes them, with time, traceparent and correlation id and
+// without key). The SDK binding is configured as
 // samples/uppercase's is: one group member (concurrency 1), which handles
 // its partitions in parallel. Reported: sdk-msgs/s, bare-msgs/s and
 // sdk/bare-% (goal: 70 or more).
@@ -130,12 +162,16 @@ func BenchmarkUppercase(b *testing.B) {
 			continue
 		}
 		for _, partitions := range []int32{4, 16} {
-			b.Run(fmt.Sprintf("%s/partitions=%d", name, partitions), func(b *testing.B) { benchUppercase(b, brokers, partitions) })
+			for _, shape := range []string{minimalInput, millstreamInput} {
+				b.Run(fmt.Sprintf("%s/partitions=%d/input=%s", name, partitions, shape), func(b *testing.B) {
+					benchUppercase(b, brokers, partitions, shape)
+				})
+			}
 		}
 	}
 }
 
-func benchUppercase(b *testing.B, brokers []string, partitions int32) {
+func benchUppercase(b *testing.B, brokers []string, partitions int32, shape string) {
 	adm := admin(b, brokers)
 	b.SetBytes(benchPayloadSize)
 	b.StopTimer()
@@ -144,14 +180,14 @@ func benchUppercase(b *testing.B, brokers []string, partitions int32) {
 	// inputs committed once their outputs are stored), then synchronous
 	// (the same binder with PublishAsync hidden: one produce round trip per
 	// message before its ack), as before pipelining.
-	sdk, sdkCPU := runSDK(b, brokers, adm, partitions, true)
-	sdkSync, _ := runSDK(b, brokers, adm, partitions, false)
+	sdk, sdkCPU := runSDK(b, brokers, adm, partitions, shape, true)
+	sdkSync, _ := runSDK(b, brokers, adm, partitions, shape, false)
 
 	// Bare franz-go twice, one member each (so no rebalance; the backlog is
 	// written first): batched as a franz-go user writes it, and serial, one
 	// synchronous produce per record per partition, the SDK's discipline.
-	bare, bareCPU := runBare(b, brokers, adm, partitions, false)
-	serial, _ := runBare(b, brokers, adm, partitions, true)
+	bare, bareCPU := runBare(b, brokers, adm, partitions, shape, false)
+	serial, _ := runBare(b, brokers, adm, partitions, shape, true)
 
 	sdkRate := float64(b.N) / sdk.Seconds()
 	bareRate := float64(b.N) / bare.Seconds()
@@ -194,7 +230,7 @@ func (s syncBinder) Publisher(ctx context.Context, p stream.Publication) (messag
 // runSDK runs samples/uppercase's function on the SDK path over a new
 // backlog of b.N records and returns the time from its first transform to
 // the last output record.
-func runSDK(b *testing.B, brokers []string, adm *kadm.Client, partitions int32, async bool) (time.Duration, time.Duration) {
+func runSDK(b *testing.B, brokers []string, adm *kadm.Client, partitions int32, shape string, async bool) (time.Duration, time.Duration) {
 	b.Helper()
 	inSDK, outSDK := "words-"+watermill.NewShortUUID(), "upper-"+watermill.NewShortUUID()
 	for _, topic := range []string{inSDK, outSDK} {
@@ -230,7 +266,7 @@ func runSDK(b *testing.B, brokers []string, adm *kadm.Client, partitions int32, 
 	if err := app.SetState(ctx, "uppercase-in-0", stream.StatePaused); err != nil {
 		b.Fatal(err)
 	}
-	fillWords(b, brokers, inSDK, b.N)
+	fillWords(b, brokers, inSDK, b.N, shape)
 	b.StartTimer()
 	cpu := cpuTime()
 	if err := app.SetState(ctx, "uppercase-in-0", stream.StateResumed); err != nil {
@@ -248,7 +284,7 @@ func runSDK(b *testing.B, brokers []string, adm *kadm.Client, partitions int32, 
 // runBare runs a bare franz-go consume-transform-produce loop over a new
 // backlog of b.N records and returns the time from its first transform to
 // the last output record.
-func runBare(b *testing.B, brokers []string, adm *kadm.Client, partitions int32, serial bool) (time.Duration, time.Duration) {
+func runBare(b *testing.B, brokers []string, adm *kadm.Client, partitions int32, shape string, serial bool) (time.Duration, time.Duration) {
 	b.Helper()
 	in, out := "words-"+watermill.NewShortUUID(), "upper-"+watermill.NewShortUUID()
 	for _, topic := range []string{in, out} {
@@ -256,7 +292,7 @@ func runBare(b *testing.B, brokers []string, adm *kadm.Client, partitions int32,
 			b.Fatal(err)
 		}
 	}
-	fillWords(b, brokers, in, b.N)
+	fillWords(b, brokers, in, b.N, shape)
 	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ConsumerGroup("bare-"+in), kgo.ConsumeTopics(in),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.DisableAutoCommit())
 	if err != nil {
@@ -315,11 +351,14 @@ func runBare(b *testing.B, brokers []string, adm *kadm.Client, partitions int32,
 // franz-go user would: the input must be a CloudEvent in the Kafka binding
 // (spec version 1.0, with an id, a source and a type); the output is a new
 // event with its own id, the application as source, its type, time and
-// content type, continuing the input's trace (a new one when it has none).
+// content type, continuing the input's trace (a new one when it has none)
+// and carrying its correlation id (its id when it has none).
 func bareUppercase(r *kgo.Record, topic string) (*kgo.Record, error) {
-	var specversion, id, source, typ, traceparent []byte
+	var specversion, id, source, typ, traceparent, correlation []byte
 	for _, h := range r.Headers {
 		switch h.Key {
+		case stream.HeaderCorrelationID:
+			correlation = h.Value
 		case "ce_specversion":
 			specversion = h.Value
 		case "ce_id":
@@ -345,6 +384,9 @@ func bareUppercase(r *kgo.Record, topic string) (*kgo.Record, error) {
 		copy(tp[52:], "-01")
 	}
 	putHex(tp[36:52])
+	if len(correlation) == 0 {
+		correlation = id // as Watermill's correlation middleware does
+	}
 	return &kgo.Record{Topic: topic, Value: bytes.ToUpper(r.Value), Headers: []kgo.RecordHeader{
 		{Key: "ce_specversion", Value: []byte("1.0")},
 		{Key: "ce_id", Value: []byte(uuid.NewString())},
@@ -353,6 +395,7 @@ func bareUppercase(r *kgo.Record, topic string) (*kgo.Record, error) {
 		{Key: "ce_time", Value: time.Now().UTC().AppendFormat(nil, time.RFC3339Nano)},
 		{Key: "ce_traceparent", Value: tp},
 		{Key: "content-type", Value: []byte("text/plain")},
+		{Key: stream.HeaderCorrelationID, Value: correlation},
 	}}, nil
 }
 
@@ -398,6 +441,9 @@ func TestBareUppercase(t *testing.T) {
 		got := msg.Metadata["ce_traceparent"]
 		if string(e.Data()) != "HELLO" || !cloudevent.ValidTraceparent(got) || (tp != "" && got[:36] != tp[:36]) || got == tp {
 			t.Errorf("input traceparent %q: output %q, traceparent %q", tp, e.Data(), got)
+		}
+		if c := msg.Metadata[stream.HeaderCorrelationID]; c != "1" {
+			t.Errorf("correlation id %q, want the input's id", c)
 		}
 	}
 	if _, err := bareUppercase(&kgo.Record{Value: []byte("x")}, "upper"); err == nil {
