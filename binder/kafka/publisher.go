@@ -216,16 +216,17 @@ func (p *Publisher) PublishAsync(ctx context.Context, topic string, msg *message
 		done(err)
 		return
 	}
-	p.produce(ctx, rec, msg.UUID, done)
+	p.produce(rec, msg.UUID, done)
 }
 
 // produce sends rec, the record of message id, and calls done with the
-// outcome. ctx may end before that (an SDK handler's context ends when the
-// handler returns, its outputs still on their way): it does not cancel the
-// delivery, which DeliveryTimeout bounds.
-func (p *Publisher) produce(ctx context.Context, rec *kgo.Record, id string, done func(error)) {
+// outcome. The caller's context may end before that (an SDK handler's
+// context ends when the handler returns, its outputs still on their way):
+// it is not the produce's, so that it does not cancel the delivery, which
+// DeliveryTimeout bounds.
+func (p *Publisher) produce(rec *kgo.Record, id string, done func(error)) {
 	p.inflight.Add(1)
-	p.cl.Produce(context.WithoutCancel(ctx), rec, func(_ *kgo.Record, err error) {
+	p.cl.Produce(context.Background(), rec, func(_ *kgo.Record, err error) {
 		defer p.inflight.Done()
 		if err != nil {
 			err = fmt.Errorf("kafka: publish message %s to topic %s: %w", id, rec.Topic, err)
@@ -253,7 +254,7 @@ func (p *Publisher) PublishEvent(ctx context.Context, topic string, ev *cloudeve
 		done(err)
 		return true
 	}
-	p.produce(ctx, rec, ev.ID, done)
+	p.produce(rec, ev.ID, done)
 	return true
 }
 
