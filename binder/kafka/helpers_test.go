@@ -2,6 +2,7 @@ package kafka_test
 
 import (
 	"context"
+	"net"
 	"sort"
 	"testing"
 	"time"
@@ -117,4 +118,19 @@ func receiveNone(t testing.TB, msgs <-chan *message.Message, d time.Duration) {
 		t.Fatalf("got message %s (%q), want none", m.UUID, m.Payload)
 	case <-time.After(d):
 	}
+}
+
+// unreachable returns the address of a port on 127.0.0.1 that nothing
+// listens on: connecting to it is refused.
+func unreachable(t testing.TB) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return addr
 }

@@ -200,10 +200,9 @@ var _ stream.AsyncPublisher = (*Publisher)(nil)
 // queued (franz-go's idempotent producer keeps a failed batch from being
 // overtaken). It implements [stream.AsyncPublisher]: a function binding
 // whose input is a Kafka subscriber publishes its outputs with it and
-// commits each input only once its outputs are stored. ctx may end before
-// the message is delivered (the handler's context does, when the handler
-// returns) without cancelling the delivery, which DeliveryTimeout bounds.
-// Close waits for queued messages to complete.
+// commits each input only once its outputs are stored. ctx cancels the
+// delivery (franz-go then fails the partition's buffered records), as the
+// message's context does. Close waits for queued messages to complete.
 func (p *Publisher) PublishAsync(ctx context.Context, topic string, msg *message.Message, done func(error)) {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
@@ -216,17 +215,15 @@ func (p *Publisher) PublishAsync(ctx context.Context, topic string, msg *message
 		done(err)
 		return
 	}
-	p.produce(rec, msg.UUID, done)
+	p.produce(ctx, rec, msg.UUID, done)
 }
 
 // produce sends rec, the record of message id, and calls done with the
-// outcome. The caller's context may end before that (an SDK handler's
-// context ends when the handler returns, its outputs still on their way):
-// it is not the produce's, so that it does not cancel the delivery, which
-// DeliveryTimeout bounds.
-func (p *Publisher) produce(rec *kgo.Record, id string, done func(error)) {
+// outcome. ctx ends the delivery early: the SDK passes its binding's
+// context, which ends once shutdown-timeout has passed at stop.
+func (p *Publisher) produce(ctx context.Context, rec *kgo.Record, id string, done func(error)) {
 	p.inflight.Add(1)
-	p.cl.Produce(context.Background(), rec, func(_ *kgo.Record, err error) {
+	p.cl.Produce(ctx, rec, func(_ *kgo.Record, err error) {
 		defer p.inflight.Done()
 		if err != nil {
 			err = fmt.Errorf("kafka: publish message %s to topic %s: %w", id, rec.Topic, err)
@@ -238,10 +235,16 @@ func (p *Publisher) produce(rec *kgo.Record, id string, done func(error)) {
 // PublishEvent implements [stream.EventPublisher]: with the default
 // marshaler (and key metadata), it produces ev as PublishAsync produces
 // ev.Message(c), its headers written straight from the event's parts; with
-// any other marshaler it declines.
+// any other marshaler, or a convention other than the Kafka one, it
+// declines. ctx cancels the delivery, as for PublishAsync.
 func (p *Publisher) PublishEvent(ctx context.Context, topic string, ev *cloudevent.BinaryEvent, c cloudevent.Convention, done func(error)) bool {
 	if m, ok := p.cfg.Marshaler.(DefaultMarshaler); !ok || m.keyMetadata() != cloudevent.MetadataKey {
 		return false // the record is the marshaler's to make
+	}
+	if c.AttributePrefix+"id" != ceIDHeader {
+		// DefaultMarshaler would add UUIDHeader for an id under another
+		// name: leave it the message.
+		return false
 	}
 	p.mu.RLock()
 	defer p.mu.RUnlock()
@@ -254,7 +257,7 @@ func (p *Publisher) PublishEvent(ctx context.Context, topic string, ev *cloudeve
 		done(err)
 		return true
 	}
-	p.produce(rec, ev.ID, done)
+	p.produce(ctx, rec, ev.ID, done)
 	return true
 }
 

@@ -146,34 +146,38 @@ func TestPublishCanceledContext(t *testing.T) {
 	}
 }
 
-// A context that ends after PublishAsync or PublishEvent returned, as the
-// context of the SDK handler that sent the message does, does not cancel
-// the message's delivery, even where the client could still fail it (no
-// idempotence; records lingering in a batch).
-func TestPublishAsyncOutlivesItsContext(t *testing.T) {
-	brokers := testBrokers(t)
-	topic := newTopic(t)
-	pub := publisher(t, brokers, func(c *kafka.PublisherConfig) {
-		c.Acks, c.DisableIdempotence, c.Linger = kafka.AcksLeader, true, 50*time.Millisecond
+// The context given to PublishAsync or PublishEvent ends the delivery: with
+// no broker to take the message, done reports the context's end soon after
+// it, not after DeliveryTimeout. This is what bounds, by shutdown-timeout,
+// how long an application's stop waits for its queued outputs.
+func TestPublishAsyncContextEndsDelivery(t *testing.T) {
+	pub := publisher(t, []string{unreachable(t)}, func(c *kafka.PublisherConfig) {
+		c.Provision.Disabled, c.DeliveryTimeout = true, time.Minute
 	})
-	errc := make(chan error, 2)
-	ctx, cancel := context.WithCancel(t.Context())
-	pub.PublishAsync(ctx, topic, message.NewMessage(watermill.NewUUID(), []byte("message")), func(err error) { errc <- err })
 	ev := &cloudevent.BinaryEvent{Attributes: cloudevent.Attributes{ID: watermill.NewUUID(), Source: "test", Type: "t"},
 		Data: []byte("event"), Partition: -1}
-	pub.PublishEvent(ctx, topic, ev, cloudevent.Kafka(), func(err error) { errc <- err })
-	cancel()
-	for range 2 {
-		if err := <-errc; err != nil {
-			t.Fatalf("delivery after its context ended: %v", err)
+	for name, publish := range map[string]func(context.Context, func(error)){
+		"PublishAsync": func(ctx context.Context, done func(error)) {
+			pub.PublishAsync(ctx, "t", message.NewMessage(watermill.NewUUID(), []byte("message")), done)
+		},
+		"PublishEvent": func(ctx context.Context, done func(error)) {
+			if !pub.PublishEvent(ctx, "t", ev, cloudevent.Kafka(), done) {
+				t.Fatal("PublishEvent declined")
+			}
+		},
+	} {
+		ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
+		errc := make(chan error, 1)
+		publish(ctx, func(err error) { errc <- err })
+		select {
+		case err := <-errc:
+			if !errors.Is(err, context.DeadlineExceeded) {
+				t.Errorf("%s: delivery ended with %v, want the context's deadline", name, err)
+			}
+		case <-time.After(15 * time.Second):
+			t.Errorf("%s: delivery still going 15s after its context ended", name)
 		}
-	}
-	got := map[string]bool{}
-	for _, rec := range readAll(t, brokers, topic, 2) {
-		got[string(rec.Value)] = true
-	}
-	if !got["message"] || !got["event"] {
-		t.Errorf("stored %v, want the message and the event", got)
+		cancel()
 	}
 }
 
@@ -192,8 +196,8 @@ func equalMaps(a, b map[string]string) bool {
 // PublishEvent writes the record the event's message would make, to the
 // partition the event names (checked against the topic), and fails a
 // partition the topic does not have, or any event after Close; with a
-// marshaler of the user's, or a key taken from other metadata, it declines,
-// so that the SDK sends a message that marshaler sees.
+// marshaler of the user's, a key taken from other metadata or a convention
+// other than Kafka's it declines, so that the SDK sends a message.
 func TestPublishEvent(t *testing.T) {
 	brokers := testBrokers(t)
 	topic := newTopic(t)
@@ -245,6 +249,9 @@ func TestPublishEvent(t *testing.T) {
 		t.Errorf("PublishEvent to partition 3 of 3 = %v, want an InvalidPartitionError", err)
 	}
 
+	if pub.PublishEvent(t.Context(), topic, event(0), cloudevent.AMQP(), func(error) { t.Error("done called by a declining PublishEvent") }) {
+		t.Error("PublishEvent took an event in the AMQP convention, whose id the default marshaler would also write as the UUID header")
+	}
 	for name, m := range map[string]kafka.Marshaler{
 		"of the user's":               ownMarshaler{},
 		"taking the key from another": kafka.DefaultMarshaler{KeyMetadata: "k"},

@@ -22,9 +22,10 @@ import (
 //     complete in that order and are stored in that order: a failed one is
 //     never followed by a later one of its partition that was stored ahead
 //     of it, unless that later one fails too.
-//   - ctx carries values; it may end before the message is delivered (a
-//     handler's context ends when the handler returns) and does not cancel
-//     the delivery.
+//   - ctx may cancel the delivery (done then reports the error). The SDK
+//     passes its binding's context, which ends only once shutdown-timeout
+//     has passed at stop: it bounds how long stopping waits for queued
+//     outputs.
 //   - PublishAsync after Close calls done with an error. Close waits for
 //     queued messages to complete (or fail) and their done to return.
 //

@@ -155,6 +155,8 @@ type eventBinder struct {
 	*memory.Binder
 	decline          bool
 	events, messages atomic.Int64
+	// repeated counts headers an event would write twice.
+	repeated atomic.Int64
 }
 
 func (b *eventBinder) Publisher(ctx context.Context, p stream.Publication) (message.Publisher, error) {
@@ -180,6 +182,13 @@ func (p *eventPublisher) PublishEvent(ctx context.Context, topic string, ev *clo
 		return false
 	}
 	p.b.events.Add(1)
+	seen := map[string]bool{}
+	ev.AppendHeaders(c, nil, func(k string, _ []byte) {
+		if seen[k] {
+			p.b.repeated.Add(1)
+		}
+		seen[k] = true
+	})
 	msg, err := ev.Message(c)
 	if err != nil {
 		done(err)
@@ -190,18 +199,25 @@ func (p *eventPublisher) PublishEvent(ctx context.Context, topic string, ev *clo
 }
 
 // A function's outputs go to a publisher that takes events as events, and
-// as messages to one that declines them or takes only messages; the three
-// ways send the same metadata (but for the id, time and trace, checked for
-// form): attributes, the handler's headers, the key and the partition it
-// picks, and the input's correlation id.
+// as messages to one that declines them or takes only messages; those three
+// ways, which build the output from its parts, send what the general way
+// (through an sdk-go event, taken when the handler chooses the id) sends,
+// but for the id, time and trace, checked for form: attributes, the
+// handler's headers (not those naming an attribute or the correlation id),
+// the key and the partition it picks, and the input's correlation id.
 func TestOutputsAsEvents(t *testing.T) {
-	run := func(b stream.Binder) []map[string]string {
+	run := func(b stream.Binder, chooseID bool) []map[string]string {
 		a := stream.New(stream.Config{Bindings: map[string]stream.BindingProperties{
 			"tag-in-0":  {Destination: "words", Group: "g"},
 			"tag-out-0": {Destination: "tagged", PartitionCount: 3},
 		}}, stream.WithBinder("memory", b))
 		if err := a.Register(stream.Function("tag", func(_ context.Context, in string) (stream.Message[string], error) {
-			return stream.Message[string]{Payload: in + "!", Key: in, Headers: map[string]string{"x-tenant": "acme"}}, nil
+			out := stream.Message[string]{Payload: in + "!", Key: in, Headers: map[string]string{
+				"x-tenant": "acme", "ce_type": "forged", stream.HeaderCorrelationID: "forged"}}
+			if chooseID {
+				out.ID = "chosen-" + in
+			}
+			return out, nil
 		})); err != nil {
 			t.Fatal(err)
 		}
@@ -211,7 +227,7 @@ func TestOutputsAsEvents(t *testing.T) {
 			h.Send("tag-in-0", w)
 			md := h.Raw("tag-out-0").Metadata
 			if _, err := time.Parse(time.RFC3339Nano, md["ce_time"]); err != nil || !cloudevent.ValidTraceparent(md["ce_traceparent"]) ||
-				md["ce_id"] == "" || md[stream.HeaderCorrelationID] == "" {
+				md["ce_id"] == "" || md[stream.HeaderCorrelationID] == "" || md[stream.HeaderCorrelationID] == "forged" {
 				t.Fatalf("output of %q: id %q, time %q, traceparent %q, correlation id %q", w, md["ce_id"], md["ce_time"],
 					md["ce_traceparent"], md[stream.HeaderCorrelationID])
 			}
@@ -224,23 +240,29 @@ func TestOutputsAsEvents(t *testing.T) {
 		}
 		return got
 	}
-	plain := run(memory.New())
+	general := run(memory.New(), true)
+	plain := run(memory.New(), false)
 	taking := &eventBinder{Binder: memory.New()}
-	asEvents := run(taking)
+	asEvents := run(taking, false)
 	declining := &eventBinder{Binder: memory.New(), decline: true}
-	declined := run(declining)
+	declined := run(declining, false)
+	if n := taking.repeated.Load(); n != 0 {
+		t.Errorf("events would write %d headers twice", n)
+	}
 	if taking.events.Load() != 4 || taking.messages.Load() != 0 {
 		t.Errorf("publisher taking events got %d events and %d messages, want 4 and 0", taking.events.Load(), taking.messages.Load())
 	}
 	if declining.events.Load() != 0 || declining.messages.Load() != 4 {
 		t.Errorf("publisher declining events got %d events and %d messages, want 0 and 4", declining.events.Load(), declining.messages.Load())
 	}
-	for i := range plain {
-		if plain[i]["x-tenant"] != "acme" || plain[i][cloudevent.MetadataPartition] == "" {
-			t.Errorf("output %d: %v, want the handler's header and a partition", i, plain[i])
+	for i := range general {
+		if general[i]["x-tenant"] != "acme" || general[i]["ce_type"] != "millstream.string" || general[i][cloudevent.MetadataPartition] == "" {
+			t.Errorf("output %d: %v, want the handler's header, the type and a partition", i, general[i])
 		}
-		if !maps.Equal(plain[i], asEvents[i]) || !maps.Equal(plain[i], declined[i]) {
-			t.Errorf("output %d: as a message %v, as an event %v, declined %v", i, plain[i], asEvents[i], declined[i])
+		for name, md := range map[string][]map[string]string{"as a message": plain, "as an event": asEvents, "declined": declined} {
+			if !maps.Equal(general[i], md[i]) {
+				t.Errorf("output %d: the general way %v, %s %v", i, general[i], name, md[i])
+			}
 		}
 	}
 }
