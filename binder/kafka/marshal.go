@@ -9,6 +9,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/millstream/millstream/sdk/cloudevent"
+	"github.com/millstream/millstream/sdk/stream"
 )
 
 // A Position is where the record behind a delivered message was read.
@@ -20,22 +21,25 @@ type Position struct {
 
 type positionKey struct{}
 
-// positionContext carries a record's position to PositionFrom.
-type positionContext struct {
+// recordContext is the context of the message of a delivered record: it
+// carries the record's position (for PositionFrom) and the message's commit
+// hold, and has room for the record's place among the held ones (ack), so
+// that a delivery takes one allocation for the three.
+type recordContext struct {
 	context.Context
-	rec *kgo.Record
+	rec  *kgo.Record
+	hold stream.CommitHold
+	held heldRecord
 }
 
-func (c *positionContext) Value(key any) any {
-	if _, ok := key.(positionKey); ok {
+func (c *recordContext) Value(key any) any {
+	switch key {
+	case positionKey{}:
 		return c.rec
+	case stream.CommitHoldKey:
+		return &c.hold
 	}
 	return c.Context.Value(key)
-}
-
-// withPosition returns ctx carrying rec's position.
-func withPosition(ctx context.Context, rec *kgo.Record) context.Context {
-	return &positionContext{Context: ctx, rec: rec}
 }
 
 // PositionFrom returns the position of the record behind a message the

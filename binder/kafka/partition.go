@@ -271,11 +271,13 @@ func (p *partition) deliver(rec *kgo.Record, seq uint64) bool {
 			// partition forever: log it and move past it.
 			p.m.s.log.Error("kafka: cannot unmarshal record; skipping it",
 				"topic", rec.Topic, "partition", rec.Partition, "offset", rec.Offset, "err", err)
-			p.ack(rec, seq, nil)
+			p.ack(rec, seq, nil, nil)
 			return true
 		}
 		ctx, cancel := p.messageContext()
-		ctx, hold := stream.WithCommitHold(withPosition(ctx, rec))
+		rc := &recordContext{Context: ctx, rec: rec}
+		hold := &rc.hold
+		ctx = rc
 		msg.SetContext(ctx)
 		var acked, stopped bool
 		if h := p.m.handler; h != nil {
@@ -307,7 +309,7 @@ func (p *partition) deliver(rec *kgo.Record, seq uint64) bool {
 			cancel()
 		}
 		if acked {
-			p.ack(rec, seq, hold)
+			p.ack(rec, seq, hold, &rc.held)
 		}
 		if stopped {
 			return false
@@ -462,8 +464,9 @@ func (p *partition) wait(expired <-chan struct{}) {
 
 // ack records that rec (popped with seq) was acked. Its offset becomes
 // committable once hold (nil: none) settles and the records before it
-// have; a failed output rewinds the partition to rec.
-func (p *partition) ack(rec *kgo.Record, seq uint64, hold *stream.CommitHold) {
+// have; a failed output rewinds the partition to rec. h, when not nil, is
+// the room for rec's place among the held records (its recordContext's).
+func (p *partition) ack(rec *kgo.Record, seq uint64, hold *stream.CommitHold, h *heldRecord) {
 	p.mu.Lock()
 	if p.rewinds != seq {
 		p.mu.Unlock()
@@ -476,7 +479,10 @@ func (p *partition) ack(rec *kgo.Record, seq uint64, hold *stream.CommitHold) {
 		p.mu.Unlock()
 		return
 	}
-	h := &heldRecord{rec: rec}
+	if h == nil {
+		h = &heldRecord{}
+	}
+	h.rec = rec
 	p.held = append(p.held, h)
 	p.mu.Unlock()
 	if hold == nil {

@@ -360,28 +360,28 @@ func (u *unit) sendHeld(ctx context.Context, hold *CommitHold, v any) error {
 	}
 	ap, async := u.pub.(AsyncPublisher)
 	async = async && hold != nil
-	var done func(error)
+	var out *heldOutput
 	if async && ev != nil {
 		if ep, ok := ap.(EventPublisher); ok {
-			done = hold.Add()
-			if ep.PublishEvent(ctx, u.outProps.Destination, ev, u.out.conv, u.stored(done)) {
+			out = u.hold(hold)
+			if ep.PublishEvent(ctx, u.outProps.Destination, ev, u.out.conv, out.stored) {
 				return nil
 			}
 		}
 	}
 	if ev != nil {
 		if m, err = ev.Message(u.out.conv); err != nil {
-			if done != nil {
-				done(nil) // nothing pending: the failed handler's input is nacked
+			if out != nil {
+				out.release() // nothing pending: the failed handler's input is nacked
 			}
 			return fmt.Errorf("binding %s: %w", u.out.binding, err)
 		}
 	}
 	if async {
-		if done == nil {
-			done = hold.Add()
+		if out == nil {
+			out = u.hold(hold)
 		}
-		ap.PublishAsync(ctx, u.outProps.Destination, m, u.stored(done))
+		ap.PublishAsync(ctx, u.outProps.Destination, m, out.stored)
 		return nil
 	}
 	if err := u.pub.Publish(u.outProps.Destination, m); err != nil {
@@ -391,18 +391,43 @@ func (u *unit) sendHeld(ctx context.Context, hold *CommitHold, v any) error {
 	return nil
 }
 
-// stored returns the completion of an output published asynchronously:
-// it counts the output, or logs why it was not stored, and calls done.
-func (u *unit) stored(done func(error)) func(error) {
-	return func(err error) {
-		if err != nil {
-			u.app.metrics.HandlerError(u.outName)
-			u.app.log.Warn("stream: output not stored; its input comes again",
-				slog.String("binding", u.outName), slog.Any("error", err))
-		} else {
-			u.app.metrics.MessageOut(u.outName)
-		}
-		done(err)
+// heldOutput is an output published asynchronously, pending in its
+// input's commit hold: one allocation for what CommitHold.Add and a
+// completion that counts the output would take three.
+type heldOutput struct {
+	u    *unit
+	h    *CommitHold
+	done atomic.Bool
+}
+
+// hold adds an output to h.
+func (u *unit) hold(h *CommitHold) *heldOutput {
+	h.add()
+	return &heldOutput{u: u, h: h}
+}
+
+// stored completes the output: it counts it, or logs why it was not
+// stored, and completes it in its hold. Calls after the first do nothing.
+func (o *heldOutput) stored(err error) {
+	if !o.done.CompareAndSwap(false, true) {
+		return
+	}
+	u := o.u
+	if err != nil {
+		u.app.metrics.HandlerError(u.outName)
+		u.app.log.Warn("stream: output not stored; its input comes again",
+			slog.String("binding", u.outName), slog.Any("error", err))
+	} else {
+		u.app.metrics.MessageOut(u.outName)
+	}
+	o.h.complete(err)
+}
+
+// release completes an output that was never published, without counting
+// it.
+func (o *heldOutput) release() {
+	if o.done.CompareAndSwap(false, true) {
+		o.h.complete(nil)
 	}
 }
 

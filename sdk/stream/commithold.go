@@ -29,6 +29,13 @@ type CommitHold struct {
 
 type commitHoldKey struct{}
 
+// CommitHoldKey is the context key under which a message's context holds
+// its *CommitHold. [WithCommitHold] wraps a context to add one; a binder
+// whose messages have a context type of its own may answer the key in its
+// Value method instead, with a CommitHold of its own (the zero CommitHold
+// is ready to use), and save the wrapping.
+var CommitHoldKey any = commitHoldKey{}
+
 // WithCommitHold returns ctx carrying a new hold, and the hold. Subscribers
 // call it for each message they hand out and set the result as the
 // message's context.
@@ -48,13 +55,17 @@ func CommitHoldFrom(ctx context.Context) *CommitHold {
 // is acked. The returned func completes it (nil: stored); calls after the
 // first do nothing.
 func (h *CommitHold) Add() func(error) {
-	h.mu.Lock()
-	h.pending++
-	h.mu.Unlock()
+	h.add()
 	var once sync.Once
 	return func(err error) {
 		once.Do(func() { h.complete(err) })
 	}
+}
+
+func (h *CommitHold) add() {
+	h.mu.Lock()
+	h.pending++
+	h.mu.Unlock()
 }
 
 func (h *CommitHold) complete(err error) {
