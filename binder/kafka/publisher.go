@@ -284,21 +284,38 @@ func (p *Publisher) eventRecord(ctx context.Context, topic string, ev *cloudeven
 	return rec, nil
 }
 
+// roomyRecord is a record with room for the headers and values of most
+// events (an SDK output has eight headers and about 200 bytes of values),
+// so that their record takes one allocation instead of three.
+type roomyRecord struct {
+	rec     kgo.Record
+	headers [8]kgo.RecordHeader
+	values  [256]byte
+}
+
 // marshalEvent makes the record of ev for topic, but for its partition:
 // what DefaultMarshaler makes of ev.Message(c).
 func marshalEvent(topic string, ev *cloudevent.BinaryEvent, c cloudevent.Convention) *kgo.Record {
+	r := &roomyRecord{}
+	rec := &r.rec
 	// A record's context is what the partitioner looks up an explicit
 	// partition in (franz-go gives one without it Produce's): an empty
 	// one is looked up at once.
-	rec := &kgo.Record{Topic: topic, Value: ev.Data, Context: context.Background()}
+	rec.Topic, rec.Value, rec.Context = topic, ev.Data, context.Background()
 	// Every value and the key in one buffer, as DefaultMarshaler does.
 	key := c.KeyFromPartitionKey && ev.PartitionKey != ""
 	size := ev.HeadersSize()
 	if key {
 		size += len(ev.PartitionKey)
 	}
-	buf := make([]byte, 0, size)
-	rec.Headers = make([]kgo.RecordHeader, 0, ev.HeadersCount())
+	buf := r.values[:0]
+	if size > len(r.values) {
+		buf = make([]byte, 0, size)
+	}
+	rec.Headers = r.headers[:0]
+	if n := ev.HeadersCount(); n > len(r.headers) {
+		rec.Headers = make([]kgo.RecordHeader, 0, n)
+	}
 	buf = ev.AppendHeaders(c, buf, func(k string, v []byte) {
 		rec.Headers = append(rec.Headers, kgo.RecordHeader{Key: k, Value: v})
 	})

@@ -14,6 +14,7 @@ import (
 // from a Watermill message built only to be taken apart again;
 // [BinaryEvent.Message] is that message, for every other publisher. As
 // with [BinaryMessage], nothing is validated: the attributes must be valid.
+// Pass it by pointer: Extra may point into the event itself (AddExtra).
 type BinaryEvent struct {
 	Attributes
 	// Data is the payload.
@@ -25,6 +26,18 @@ type BinaryEvent struct {
 	// Partition is the partition chosen for the event, written as
 	// [MetadataPartition]; -1 for none.
 	Partition int
+
+	// room holds the first extra entries AddExtra appends.
+	room [2]Entry
+}
+
+// AddExtra appends an entry to Extra, the first two without an allocation
+// of their own.
+func (e *BinaryEvent) AddExtra(key, value string) {
+	if e.Extra == nil {
+		e.Extra = e.room[:0]
+	}
+	e.Extra = append(e.Extra, Entry{Key: key, Value: value})
 }
 
 // An Entry is one metadata entry.

@@ -7,7 +7,6 @@ import (
 	"maps"
 	"mime"
 	"reflect"
-	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -209,17 +208,13 @@ func (s *sender) event(out *outbound, data []byte, ct string, trace traceInfo, k
 	if ev.Time.IsZero() {
 		ev.Time = time.Now()
 	}
-	if n := len(a.Headers); n > 0 || trace.correlation != "" {
-		ev.Extra = make([]cloudevent.Entry, 0, n+1)
-		for k, v := range a.Headers {
-			if !ev.Sets(s.conv, k) && !cloudevent.IsPrivate(k) {
-				ev.Extra = append(ev.Extra, cloudevent.Entry{Key: k, Value: v})
-			}
+	for k, v := range a.Headers {
+		if !ev.Sets(s.conv, k) && !cloudevent.IsPrivate(k) && (k != HeaderCorrelationID || trace.correlation == "") {
+			ev.AddExtra(k, v)
 		}
-		if trace.correlation != "" {
-			ev.Extra = slices.DeleteFunc(ev.Extra, func(x cloudevent.Entry) bool { return x.Key == HeaderCorrelationID })
-			ev.Extra = append(ev.Extra, cloudevent.Entry{Key: HeaderCorrelationID, Value: trace.correlation})
-		}
+	}
+	if trace.correlation != "" { // the input's, over the handler's header
+		ev.AddExtra(HeaderCorrelationID, trace.correlation)
 	}
 	if s.props.PartitionCount > 1 && key != "" {
 		ev.Partition = Partition(key, s.props.PartitionCount)
