@@ -3,7 +3,7 @@ package kafka
 import (
 	"context"
 	"strconv"
-	"strings"
+	"unsafe"
 
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -145,23 +145,26 @@ func (m DefaultMarshaler) Marshal(topic string, msg *message.Message) (*kgo.Reco
 
 // Unmarshal implements [Unmarshaler].
 func (m DefaultMarshaler) Unmarshal(rec *kgo.Record) (*message.Message, error) {
-	// The header values and the key become substrings of one string: one
-	// allocation rather than one per value.
+	// The payload is copied (a redelivered record must not share bytes
+	// with a message a handler may have changed), and the header values
+	// and the key become substrings of one string, in the same allocation:
+	// the payload first, capped so that appending to it cannot reach the
+	// strings' bytes, which nothing else can write.
 	size := len(rec.Key)
 	for _, h := range rec.Headers {
 		size += len(h.Value)
 	}
-	var sb strings.Builder
-	sb.Grow(size)
+	buf := make([]byte, len(rec.Value), len(rec.Value)+size)
+	copy(buf, rec.Value)
+	payload := buf[:len(rec.Value):len(rec.Value)]
 	for _, h := range rec.Headers {
-		sb.Write(h.Value)
+		buf = append(buf, h.Value...)
 	}
-	sb.Write(rec.Key)
-	all := sb.String()
-	// The payload is copied: a redelivered record must not share bytes with
-	// a message a handler may have changed.
-	payload := make([]byte, len(rec.Value))
-	copy(payload, rec.Value)
+	buf = append(buf, rec.Key...)
+	var all string
+	if size > 0 {
+		all = unsafe.String(&buf[len(payload)], size)
+	}
 	msg := message.NewMessage("", payload)
 	// The message's own map is empty: up to eight entries (the headers, the
 	// partition and the key) fill one map group.

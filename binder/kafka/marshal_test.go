@@ -2,6 +2,7 @@ package kafka_test
 
 import (
 	"bytes"
+	"maps"
 	"reflect"
 	"slices"
 	"strings"
@@ -38,6 +39,20 @@ func FuzzUnmarshal(f *testing.F) {
 		}
 		if msg.Metadata.Get(cloudevent.MetadataPartition) != "3" {
 			t.Fatalf("metadata %v", msg.Metadata)
+		}
+		// A handler writing over the payload, or appending to it, changes
+		// neither the metadata nor the record.
+		before := maps.Clone(msg.Metadata)
+		for i := range msg.Payload {
+			msg.Payload[i] ^= 0xff
+		}
+		grown := append(msg.Payload, "more"...)
+		if !maps.Equal(msg.Metadata, before) || !bytes.Equal(rec.Value, value) {
+			t.Fatalf("writing the payload changed metadata %v to %v", before, msg.Metadata)
+		}
+		_ = grown
+		for i := range msg.Payload {
+			msg.Payload[i] ^= 0xff
 		}
 		out, err := m.Marshal("t", msg)
 		if err != nil {

@@ -354,7 +354,7 @@ func (u *unit) sendHeld(ctx context.Context, hold *CommitHold, v any) error {
 	if errors.Is(err, ErrNoOutput) {
 		return nil
 	}
-	ev, m, err := u.out.encode(ctx, ob)
+	ev, m, err := u.out.encode(ctx, &ob)
 	if err != nil {
 		return err
 	}

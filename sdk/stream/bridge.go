@@ -64,7 +64,7 @@ func (b *Bridge) Send(ctx context.Context, destination string, v any) error {
 		return err
 	}
 	defer b.release(p)
-	m, err := p.snd.message(ctx, out)
+	m, err := p.snd.message(ctx, &out)
 	if err != nil {
 		return fmt.Errorf("stream: bridge: %w", err)
 	}

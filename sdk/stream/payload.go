@@ -30,14 +30,14 @@ type outbound struct {
 	value any
 }
 
-func newOutbound(v any) (*outbound, error) {
+func newOutbound(v any) (outbound, error) {
 	if isNil(v) {
-		return nil, ErrNoOutput
+		return outbound{}, ErrNoOutput
 	}
 	if e, ok := v.(envelope); ok {
-		return &outbound{payload: e.payload(), attrs: *e.attributes(), value: v}, nil
+		return outbound{payload: e.payload(), attrs: *e.attributes(), value: v}, nil
 	}
-	return &outbound{payload: v, value: v}, nil
+	return outbound{payload: v, value: v}, nil
 }
 
 // decoderFor returns the decoder of handler input type T: a payload type, or
