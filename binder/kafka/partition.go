@@ -386,8 +386,7 @@ func (p *partition) enter(rewound <-chan struct{}) (ok, stopped bool) {
 			return false, true
 		default:
 		}
-		if _, ok := g.Enter(); ok {
-			g.Leave()
+		if !g.IsShut() { // nothing is handed out here: no Enter and Leave
 			return true, false
 		}
 		select {
