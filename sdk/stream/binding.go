@@ -320,7 +320,7 @@ func (u *unit) handle(msg *message.Message) ([]*message.Message, error) {
 	if correlation == "" {
 		correlation = in.attrs.ID
 	}
-	ctx := withTrace(u.hardCtx, traceparent, correlation)
+	ctx := handlerContext(msg, u.hardCtx, traceparent, correlation)
 	var began time.Time
 	if u.app.timed {
 		began = time.Now()

@@ -56,17 +56,41 @@ func deadLetterDestination(b Binder, p BindingProperties) string {
 type attemptsKey struct{}
 
 // attemptsContext carries the attempt count of a message (the value of
-// attemptsKey, an *int) in one allocation.
+// attemptsKey, an *int) in one allocation, and room for the context its
+// first attempt's handler runs in (the value of handlerRoomKey; see
+// handlerContext).
 type attemptsContext struct {
 	context.Context
 	n int
+	// handler is the first attempt's handler context; taken once it is.
+	handler traceContext
+	taken   bool
 }
 
+// handlerRoomKey is the context key of a message's *attemptsContext.
+type handlerRoomKey struct{}
+
 func (c *attemptsContext) Value(key any) any {
-	if _, ok := key.(attemptsKey); ok {
+	switch key.(type) {
+	case attemptsKey:
 		return &c.n
+	case handlerRoomKey:
+		return c
 	}
 	return c.Context.Value(key)
+}
+
+// handlerContext returns withTrace(parent, traceparent, correlation) for
+// the handler of msg: in the room its attempts context has for the first
+// attempt, else (a later attempt, whose predecessor's context may still be
+// in use, or a message without one) newly allocated.
+func handlerContext(msg *message.Message, parent context.Context, traceparent, correlation string) context.Context {
+	if c, ok := msg.Context().Value(handlerRoomKey{}).(*attemptsContext); ok && !c.taken {
+		c.taken = true
+		c.handler = traceContext{Context: parent, info: traceInfo{traceparent: traceparent, correlation: correlation}}
+		return &c.handler
+	}
+	return withTrace(parent, traceparent, correlation)
 }
 
 // The middleware of an input binding, outermost first:

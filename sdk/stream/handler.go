@@ -44,7 +44,7 @@ type stage struct {
 	// suppliers.
 	inType reflect.Type
 	// decode turns a received message into a value of inType.
-	decode func(in *inbound, codecs codecLookup) (any, error)
+	decode func(in inbound, codecs codecLookup) (any, error)
 	// call runs a function or consumer on a value of inType. Consumers
 	// return a nil output.
 	call func(ctx context.Context, in any) (any, error)
@@ -256,7 +256,7 @@ func adapt(v any, next *stage, codecs codecLookup) (any, error) {
 	if err != nil {
 		return nil, fmt.Errorf("stream: pass output to %q: %w", next.name, err)
 	}
-	in := &inbound{attrs: out.attrs, data: data}
+	in := inbound{attrs: out.attrs, data: data}
 	in.attrs.ContentType = ct
 	return next.decode(in, codecs)
 }

@@ -42,22 +42,24 @@ func newOutbound(v any) (outbound, error) {
 
 // decoderFor returns the decoder of handler input type T: a payload type, or
 // Message[P] for a payload type P.
-func decoderFor[T any]() func(in *inbound, codecs codecLookup) (any, error) {
+// The inbound is passed by value: a pointer passed to a func value would
+// make it escape, an allocation per message.
+func decoderFor[T any]() func(in inbound, codecs codecLookup) (any, error) {
 	var probe T
 	if _, ok := any(&probe).(receiver); ok {
-		return func(in *inbound, codecs codecLookup) (any, error) {
+		return func(in inbound, codecs codecLookup) (any, error) {
 			var v T
 			r := any(&v).(receiver)
-			if err := decodePayload(in, r.payloadTarget(), codecs); err != nil {
+			if err := decodePayload(&in, r.payloadTarget(), codecs); err != nil {
 				return nil, err
 			}
 			r.setAttributes(&in.attrs)
 			return v, nil
 		}
 	}
-	return func(in *inbound, codecs codecLookup) (any, error) {
+	return func(in inbound, codecs codecLookup) (any, error) {
 		var v T
-		if err := decodePayload(in, &v, codecs); err != nil {
+		if err := decodePayload(&in, &v, codecs); err != nil {
 			return nil, err
 		}
 		return v, nil
@@ -138,7 +140,7 @@ func Decode[T any](msg *message.Message, conv cloudevent.Convention, codecs *clo
 		return Message[T]{}, err
 	}
 	var m Message[T]
-	if err := decodePayload(in, &m.Payload, codecs); err != nil {
+	if err := decodePayload(&in, &m.Payload, codecs); err != nil {
 		return Message[T]{}, err
 	}
 	m.setAttributes(&in.attrs)

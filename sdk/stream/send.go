@@ -336,10 +336,10 @@ func keyFrom(spec string, e *event.Event, headers map[string]string) string {
 // defaulting to the binding's. Without attrs, only what decoding a payload
 // needs is kept (content type, id): the extensions and headers are skipped,
 // for handlers that take a payload rather than a Message.
-func receive(msg *message.Message, conv cloudevent.Convention, contentType string, attrs bool) (*inbound, string, error) {
+func receive(msg *message.Message, conv cloudevent.Convention, contentType string, attrs bool) (inbound, string, error) {
 	if !attrs {
 		if b, ok := cloudevent.ReadBinary(msg, conv); ok {
-			in := &inbound{data: msg.Payload}
+			in := inbound{data: msg.Payload}
 			a := &in.attrs
 			a.ID, a.Source, a.Type, a.Subject, a.Time, a.ContentType = b.ID, b.Source, b.Type, b.Subject, b.Time, b.ContentType
 			return in, b.Traceparent, nil
@@ -347,9 +347,9 @@ func receive(msg *message.Message, conv cloudevent.Convention, contentType strin
 	}
 	e, err := cloudevent.FromMessage(msg, conv)
 	if err != nil {
-		return nil, "", fmt.Errorf("%w: %w", ErrDecode, err)
+		return inbound{}, "", fmt.Errorf("%w: %w", ErrDecode, err)
 	}
-	in := &inbound{data: e.Data()}
+	in := inbound{data: e.Data()}
 	a := &in.attrs
 	a.ID, a.Source, a.Type, a.Subject, a.Time = e.ID(), cloudevent.Source(e), e.Type(), e.Subject(), e.Time()
 	a.ContentType = e.DataContentType()
