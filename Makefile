@@ -50,6 +50,7 @@ tools: ## install the test tools (kcat, kafka-python, rabbitmq, mkdocs) when mis
 .PHONY: test
 test: tools lint docs ## everything: lint, the docs build, every test (slow ones too)
 	$(GO) run $(GOTESTSUM) --format pkgname-and-test-fails -- -count=1 -timeout 15m ./...
+	$(GO) test -race -count=1 -timeout 5m ./sdk/stream ./sdk/cloudevent
 
 .PHONY: test-short
 test-short: ## fast unit tests only (go test -short)

@@ -33,8 +33,8 @@ type recordContext struct {
 }
 
 func (c *recordContext) Value(key any) any {
-	switch key {
-	case positionKey{}:
+	switch key.(type) {
+	case positionKey:
 		return c.rec
 	case stream.CommitHoldKey:
 		return &c.hold
@@ -143,27 +143,41 @@ func (m DefaultMarshaler) Marshal(topic string, msg *message.Message) (*kgo.Reco
 	return rec, nil
 }
 
+// sharedPayloadMax is the largest payload Unmarshal copies into the same
+// allocation as the header values.
+const sharedPayloadMax = 1024
+
 // Unmarshal implements [Unmarshaler].
 func (m DefaultMarshaler) Unmarshal(rec *kgo.Record) (*message.Message, error) {
 	// The payload is copied (a redelivered record must not share bytes
 	// with a message a handler may have changed), and the header values
-	// and the key become substrings of one string, in the same allocation:
-	// the payload first, capped so that appending to it cannot reach the
-	// strings' bytes, which nothing else can write.
+	// and the key become substrings of one string. A small payload shares
+	// their allocation: first, capped so that appending to it cannot reach
+	// the strings' bytes, which nothing else can write. A larger one gets
+	// its own, so that a kept header (an id in a deduplication cache, say)
+	// does not keep it alive.
 	size := len(rec.Key)
 	for _, h := range rec.Headers {
 		size += len(h.Value)
 	}
-	buf := make([]byte, len(rec.Value), len(rec.Value)+size)
+	room := len(rec.Value)
+	if room <= sharedPayloadMax {
+		room += size
+	}
+	buf := make([]byte, len(rec.Value), room)
 	copy(buf, rec.Value)
 	payload := buf[:len(rec.Value):len(rec.Value)]
+	if cap(buf) < len(buf)+size {
+		buf = make([]byte, 0, size) // not shared
+	}
+	start := len(buf)
 	for _, h := range rec.Headers {
 		buf = append(buf, h.Value...)
 	}
 	buf = append(buf, rec.Key...)
 	var all string
 	if size > 0 {
-		all = unsafe.String(&buf[len(payload)], size)
+		all = unsafe.String(&buf[start], size)
 	}
 	msg := message.NewMessage("", payload)
 	// The message's own map is empty: up to eight entries (the headers, the

@@ -23,6 +23,7 @@ func FuzzUnmarshal(f *testing.F) {
 	f.Add([]byte("k"), []byte("hello"), "ce_id", []byte("1"), "content-type", []byte("text/plain"))
 	f.Add([]byte(nil), []byte{0, 0xff}, kafka.UUIDHeader, []byte("u-1"), "x", []byte(""))
 	f.Add([]byte(""), []byte(nil), "_millstream_key", []byte("sneaky"), "ce_id", []byte(""))
+	f.Add([]byte("k"), bytes.Repeat([]byte("large"), 400), "ce_id", []byte("1"), "h", []byte("v")) // its own allocation
 	f.Fuzz(func(t *testing.T, key, value []byte, h1 string, v1 []byte, h2 string, v2 []byte) {
 		rec := &kgo.Record{Topic: "t", Partition: 3, Offset: 9, Key: key, Value: value,
 			Headers: []kgo.RecordHeader{{Key: h1, Value: v1}, {Key: h2, Value: v2}}}

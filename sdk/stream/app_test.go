@@ -636,3 +636,43 @@ func TestWithMiddlewareRunsOncePerMessage(t *testing.T) {
 		t.Fatalf("application middleware ran %d times for one message retried 3 times, want 1 (it sits outside retries)", seen.Load())
 	}
 }
+
+// A failed attempt's handler context stays whole while the next attempt
+// runs: a goroutine the first attempt left reading it (the trace, the
+// values) races with nothing the retry does (run with -race).
+func TestRetryKeepsEarlierAttemptsContext(t *testing.T) {
+	var calls atomic.Int64
+	stop := make(chan struct{})
+	var reader sync.WaitGroup
+	keep := stream.Function("keep", func(ctx context.Context, s string) (string, error) {
+		if calls.Add(1) == 1 {
+			reader.Go(func() {
+				for {
+					select {
+					case <-stop:
+						return
+					default:
+						_ = stream.Traceparent(ctx)
+						_ = ctx.Value(struct{}{})
+					}
+				}
+			})
+			return "", errors.New("first attempt fails")
+		}
+		return s, nil
+	})
+	app := stream.New(stream.Config{Bindings: map[string]stream.BindingProperties{
+		"keep-in-0": fast(stream.BindingProperties{Group: "g", MaxAttempts: 2}),
+	}}, stream.WithBinder("memory", memory.New()))
+	if err := app.Register(keep); err != nil {
+		t.Fatal(err)
+	}
+	h := streamtest.Run(t, app)
+	h.Send("keep-in-0", "hi")
+	got := streamtest.Receive[string](t, h, "keep-out-0").Payload
+	close(stop)
+	reader.Wait()
+	if got != "hi" || calls.Load() != 2 {
+		t.Fatalf("output %q after %d calls, want hi after 2", got, calls.Load())
+	}
+}

@@ -392,8 +392,9 @@ func (u *unit) sendHeld(ctx context.Context, hold *CommitHold, v any) error {
 }
 
 // heldOutput is an output published asynchronously, pending in its
-// input's commit hold: one allocation for what CommitHold.Add and a
-// completion that counts the output would take three.
+// input's commit hold: with the func value of its stored method, two
+// allocations for what CommitHold.Add and a completion that counts the
+// output took three.
 type heldOutput struct {
 	u    *unit
 	h    *CommitHold

@@ -8,9 +8,11 @@ import (
 // CommitHold defers the commit of one received message until the outputs
 // the application produced from it are stored. A subscriber that supports
 // holds puts one in the context of each message it hands out
-// ([WithCommitHold]); the SDK, when it publishes an output of that message
-// asynchronously, calls [CommitHold.Add] before the message is acked and
-// the returned func when the output completes. After the ack the subscriber
+// ([WithCommitHold], or a context type of its own answering
+// [CommitHoldKey]); the SDK, when it publishes an output of that message
+// asynchronously, adds the output to the hold before the message is acked
+// ([CommitHold.Add]) and completes it when the output is stored or has
+// failed. After the ack the subscriber
 // calls [CommitHold.Settled]: the message's offset becomes committable when
 // its callback reports nil, and must be delivered again (with every later
 // offset of its partition that is not yet committed) when it reports an
@@ -27,27 +29,25 @@ type CommitHold struct {
 	settled func(error)
 }
 
-type commitHoldKey struct{}
-
 // CommitHoldKey is the context key under which a message's context holds
 // its *CommitHold. [WithCommitHold] wraps a context to add one; a binder
 // whose messages have a context type of its own may answer the key in its
 // Value method instead, with a CommitHold of its own (the zero CommitHold
 // is ready to use), and save the wrapping.
-var CommitHoldKey any = commitHoldKey{}
+type CommitHoldKey struct{}
 
 // WithCommitHold returns ctx carrying a new hold, and the hold. Subscribers
-// call it for each message they hand out and set the result as the
-// message's context.
+// that support holds call it (or answer [CommitHoldKey] themselves) for
+// each message they hand out and set the result as the message's context.
 func WithCommitHold(ctx context.Context) (context.Context, *CommitHold) {
 	h := &CommitHold{}
-	return context.WithValue(ctx, commitHoldKey{}, h), h
+	return context.WithValue(ctx, CommitHoldKey{}, h), h
 }
 
 // CommitHoldFrom returns the hold of the message whose context is ctx, or
 // nil when its subscriber does not support holds.
 func CommitHoldFrom(ctx context.Context) *CommitHold {
-	h, _ := ctx.Value(commitHoldKey{}).(*CommitHold)
+	h, _ := ctx.Value(CommitHoldKey{}).(*CommitHold)
 	return h
 }
 
