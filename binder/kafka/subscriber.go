@@ -370,9 +370,10 @@ func (s *Subscriber) subscribe(ctx context.Context, topic string, h func(*messag
 // delivered before can still be acked or nacked, and a nacked one is held
 // back with the rest. With SubscribeHandler, a partition that had checked
 // the gate just before Pause may still begin one call after Pause returns
-// (the SDK's own pause gate, in its handler chain, holds such a call). Pause waits only for consumers caught in the middle of
-// handing out a message to step back; if ctx ends first it undoes itself and
-// returns ctx's error. It implements [stream.Pauser], so the SDK pauses a
+// (the SDK's own pause gate, in its handler chain, holds such a call).
+// Pause waits only for consumers caught in the middle of handing out a
+// message to step back; if ctx ends first it undoes itself and returns
+// ctx's error. It implements [stream.Pauser], so the SDK pauses a
 // Kafka binding by fetch pausing. Pause after Close returns
 // [ErrSubscriberClosed].
 func (s *Subscriber) Pause(ctx context.Context) error {

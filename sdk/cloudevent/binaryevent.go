@@ -108,19 +108,7 @@ func (e *BinaryEvent) HeadersSize() int {
 }
 
 // HeadersCount is the number of calls AppendHeaders makes to put.
-func (e *BinaryEvent) HeadersCount() int {
-	a := &e.Attributes
-	n := 4 + len(e.Extra)
-	for _, s := range []string{a.Subject, a.DataSchema, a.ContentType, a.Traceparent, a.PartitionKey} {
-		if s != "" {
-			n++
-		}
-	}
-	if !a.Time.IsZero() {
-		n++
-	}
-	return n
-}
+func (e *BinaryEvent) HeadersCount() int { return e.headers() + len(e.Extra) }
 
 // AppendHeaders writes the entries of e's message under convention c that
 // are not transport-private (every entry but [MetadataKey] and

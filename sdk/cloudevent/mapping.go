@@ -169,20 +169,24 @@ func BinaryMessage(b *Attributes, data []byte, c Convention, extra int) (*messag
 
 // entries counts the metadata entries of b in binary mode.
 func (b *Attributes) entries(c Convention) int {
+	n := b.headers()
+	if b.PartitionKey != "" && c.KeyFromPartitionKey {
+		n++ // MetadataKey
+	}
+	return n
+}
+
+// headers counts the metadata entries of b in binary mode that a transport
+// sends as headers: all but MetadataKey.
+func (b *Attributes) headers() int {
 	n := 4 // specversion, id, source, type
-	for _, s := range []string{b.Subject, b.DataSchema, b.ContentType, b.Traceparent} {
+	for _, s := range []string{b.Subject, b.DataSchema, b.ContentType, b.Traceparent, b.PartitionKey} {
 		if s != "" {
 			n++
 		}
 	}
 	if !b.Time.IsZero() {
 		n++
-	}
-	if b.PartitionKey != "" {
-		n++
-		if c.KeyFromPartitionKey {
-			n++
-		}
 	}
 	return n
 }

@@ -370,11 +370,11 @@ func (u *unit) sendHeld(ctx context.Context, hold *CommitHold, v any) error {
 		}
 	}
 	if ev != nil {
-		if m, err = ev.Message(u.out.conv); err != nil {
+		if m, err = u.out.eventMessage(ev); err != nil {
 			if out != nil {
 				out.release() // nothing pending: the failed handler's input is nacked
 			}
-			return fmt.Errorf("binding %s: %w", u.out.binding, err)
+			return err
 		}
 	}
 	if async {

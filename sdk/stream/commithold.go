@@ -12,11 +12,10 @@ import (
 // [CommitHoldKey]); the SDK, when it publishes an output of that message
 // asynchronously, adds the output to the hold before the message is acked
 // ([CommitHold.Add]) and completes it when the output is stored or has
-// failed. After the ack the subscriber
-// calls [CommitHold.Settled]: the message's offset becomes committable when
-// its callback reports nil, and must be delivered again (with every later
-// offset of its partition that is not yet committed) when it reports an
-// error. Acked messages with holds are therefore released to the handler
+// failed. After the ack the subscriber calls [CommitHold.Settled]: the
+// message's offset becomes committable when its callback reports nil, and
+// must be delivered again (with every later offset of its partition that
+// is not yet committed) when it reports an error. Acked messages with holds are therefore released to the handler
 // in order while their outputs are in flight, and commits still never pass
 // an input whose output was not stored: at-least-once, in input order.
 //

@@ -87,7 +87,7 @@ func (c *attemptsContext) Value(key any) any {
 func handlerContext(msg *message.Message, parent context.Context, traceparent, correlation string) context.Context {
 	if c, ok := msg.Context().Value(handlerRoomKey{}).(*attemptsContext); ok && !c.taken {
 		c.taken = true
-		c.handler = traceContext{Context: parent, info: traceInfo{traceparent: traceparent, correlation: correlation}}
+		c.handler = traceOn(parent, traceparent, correlation)
 		return &c.handler
 	}
 	return withTrace(parent, traceparent, correlation)

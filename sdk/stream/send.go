@@ -36,7 +36,13 @@ type traceInfo struct {
 }
 
 func withTrace(ctx context.Context, traceparent, correlation string) context.Context {
-	return &traceContext{Context: ctx, info: traceInfo{traceparent: traceparent, correlation: correlation}}
+	c := traceOn(ctx, traceparent, correlation)
+	return &c
+}
+
+// traceOn is the traceContext withTrace returns a pointer to.
+func traceOn(ctx context.Context, traceparent, correlation string) traceContext {
+	return traceContext{Context: ctx, info: traceInfo{traceparent: traceparent, correlation: correlation}}
 }
 
 // traceContext is context.WithValue(ctx, traceKey{}, &info) in one
@@ -90,11 +96,18 @@ type sender struct {
 func (s *sender) message(ctx context.Context, out *outbound) (*message.Message, error) {
 	ev, msg, err := s.encode(ctx, out)
 	if ev != nil {
-		if msg, err = ev.Message(s.conv); err != nil {
-			return nil, fmt.Errorf("binding %s: %w", s.binding, err)
-		}
+		return s.eventMessage(ev)
 	}
 	return msg, err
+}
+
+// eventMessage is the message of an event encode returned.
+func (s *sender) eventMessage(ev *cloudevent.BinaryEvent) (*message.Message, error) {
+	msg, err := ev.Message(s.conv)
+	if err != nil {
+		return nil, fmt.Errorf("binding %s: %w", s.binding, err)
+	}
+	return msg, nil
 }
 
 // encode is message, but for the short way (binary mode, see event) it
@@ -216,11 +229,15 @@ func (s *sender) event(out *outbound, data []byte, ct string, trace traceInfo, k
 	if trace.correlation != "" { // the input's, over the handler's header
 		ev.AddExtra(HeaderCorrelationID, trace.correlation)
 	}
-	if s.props.PartitionCount > 1 && key != "" {
+	if s.partitioned(key) {
 		ev.Partition = Partition(key, s.props.PartitionCount)
 	}
 	return ev
 }
+
+// partitioned reports whether an output with key goes to a partition the
+// SDK picks.
+func (s *sender) partitioned(key string) bool { return s.props.PartitionCount > 1 && key != "" }
 
 // traceOf returns the trace of the message being handled, when ctx is a
 // handler's context (see withTrace).
@@ -237,7 +254,7 @@ func (s *sender) extra(a *Message[struct{}], trace traceInfo, key string) int {
 	if trace.correlation != "" {
 		n++
 	}
-	if s.props.PartitionCount > 1 && key != "" {
+	if s.partitioned(key) {
 		n++
 	}
 	return n
@@ -254,7 +271,7 @@ func (s *sender) finish(msg *message.Message, a *Message[struct{}], trace traceI
 	if trace.correlation != "" {
 		msg.Metadata[HeaderCorrelationID] = trace.correlation
 	}
-	if s.props.PartitionCount > 1 && key != "" {
+	if s.partitioned(key) {
 		msg.Metadata[cloudevent.MetadataPartition] = strconv.Itoa(Partition(key, s.props.PartitionCount))
 	}
 }
