@@ -46,11 +46,7 @@ func TestFullStuckPartitionDoesNotStallOthers(t *testing.T) {
 	brokers := testBrokers(t)
 	topic := newTopic(t)
 	backlog := publishTo(t, brokers, topic, 2, 0, 60)
-	sub := subscriber(t, brokers, func(c *kafka.SubscriberConfig) {
-		c.StartOffset = kafka.Earliest
-		c.Group = "g-" + topic
-		c.MaxBufferedRecords = 4
-	})
+	sub := flowSubscriber(t, brokers, topic, 4, nil)
 	release := make(chan struct{})
 	var releaseOnce sync.Once
 	unstick := func() { releaseOnce.Do(func() { close(release) }) }
@@ -115,6 +111,21 @@ type backlog struct {
 	mu            sync.Mutex
 	got           [][][]byte
 	total         int
+}
+
+// flowSubscriber is a group member reading topic from its start, with
+// buffers of buffered records per partition; more, when not nil, sets the
+// rest.
+func flowSubscriber(t *testing.T, brokers []string, topic string, buffered int, more func(*kafka.SubscriberConfig)) *kafka.Subscriber {
+	t.Helper()
+	return subscriber(t, brokers, func(c *kafka.SubscriberConfig) {
+		c.StartOffset = kafka.Earliest
+		c.Group = "g-" + topic
+		c.MaxBufferedRecords = buffered
+		if more != nil {
+			more(c)
+		}
+	})
 }
 
 // newBacklog publishes n random payloads to each of partitions partitions
@@ -183,11 +194,7 @@ func TestBacklogThroughSmallBuffers(t *testing.T) {
 			brokers := testBrokers(t)
 			topic := newTopic(t)
 			b := newBacklog(t, brokers, topic, 4, 300)
-			sub := subscriber(t, brokers, func(c *kafka.SubscriberConfig) {
-				c.StartOffset = kafka.Earliest
-				c.Group = "g-" + topic
-				c.MaxBufferedRecords = 8
-			})
+			sub := flowSubscriber(t, brokers, topic, 8, nil)
 			handle := func(m *message.Message) {
 				if p, before := b.partition(t, m); p == 0 && before%50 == 0 {
 					time.Sleep(80 * time.Millisecond)
@@ -228,12 +235,7 @@ func TestKeepingUpIsNotPaused(t *testing.T) {
 	brokers := testBrokers(t)
 	topic := newTopic(t)
 	b := newBacklog(t, brokers, topic, 4, 400)
-	sub := subscriber(t, brokers, func(c *kafka.SubscriberConfig) {
-		c.StartOffset = kafka.Earliest
-		c.Group = "g-" + topic
-		c.MaxBufferedRecords = 10
-		c.FetchMaxWait = 5 * time.Second
-	})
+	sub := flowSubscriber(t, brokers, topic, 10, func(c *kafka.SubscriberConfig) { c.FetchMaxWait = 5 * time.Second })
 	err := sub.SubscribeHandler(context.Background(), topic, func(m *message.Message) error {
 		b.add(t, m)
 		return nil

@@ -334,7 +334,6 @@ func TestSubscribeHandlerPositions(t *testing.T) {
 	sub := subscriber(t, brokers, func(c *kafka.SubscriberConfig) { c.StartOffset = kafka.Earliest })
 	var mu sync.Mutex
 	got := map[string]kafka.Position{}
-	all := make(chan struct{})
 	err := sub.SubscribeHandler(context.Background(), topic, func(m *message.Message) error {
 		pos, ok := kafka.PositionFrom(m.Context())
 		if !ok {
@@ -343,19 +342,16 @@ func TestSubscribeHandlerPositions(t *testing.T) {
 		mu.Lock()
 		defer mu.Unlock()
 		got[m.UUID] = pos
-		if len(got) == len(want) {
-			close(all)
-		}
 		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case <-all:
-	case <-time.After(waitFor):
-		t.Fatal("not every message was handled")
-	}
+	waitUntil(t, "every message handled", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(got) == len(want)
+	})
 	mu.Lock()
 	defer mu.Unlock()
 	for id, w := range want {

@@ -63,16 +63,9 @@ func fillWords(b *testing.B, brokers []string, topic string, n int, shape string
 			{Key: "content-type", Value: []byte("text/plain")},
 		}}
 		if shape == millstreamInput {
-			tp := []byte("00-")
-			tp = append(tp, make([]byte, 32)...)
-			putHex(tp[3:])
-			tp = append(tp, '-')
-			tp = append(tp, make([]byte, 16)...)
-			putHex(tp[36:])
-			tp = append(tp, "-01"...)
 			rec.Headers = append(rec.Headers,
 				kgo.RecordHeader{Key: "ce_time", Value: time.Now().UTC().AppendFormat(nil, time.RFC3339Nano)},
-				kgo.RecordHeader{Key: "ce_traceparent", Value: tp},
+				kgo.RecordHeader{Key: "ce_traceparent", Value: []byte(cloudevent.NewTraceparent())},
 				kgo.RecordHeader{Key: stream.HeaderCorrelationID, Value: []byte(watermill.NewUUID())})
 		} else {
 			rec.Key = []byte(id[:8])
