@@ -6,6 +6,7 @@ import (
 	"errors"
 	"hash/crc32"
 	"io"
+	"math"
 	"math/rand/v2"
 	"net"
 	"os"
@@ -161,12 +162,12 @@ func TestMalformedFramesCloseTheConnection(t *testing.T) {
 			c.Write(msg)
 			err = closedOrAnswered(c, 5*time.Second)
 			c.Close()
-			if err != nil && longPoll(msg) < 5*time.Second {
+			if err != nil && mayWait(msg) < 5*time.Second {
 				t.Fatalf("frame %d (% x): %v", i, msg, err)
 			}
 			// Otherwise the flips made a valid Fetch that asks for a long
-			// poll: waiting is the right answer, and the broker must still
-			// be alive below.
+			// poll, or a valid Produce with acks=0: waiting is the right
+			// answer, and the broker must still be alive below.
 			if err := b.Alive(); err != nil {
 				t.Fatalf("after frame %d (% x): %v", i, msg, err)
 			}
@@ -276,56 +277,70 @@ func closedOrAnswered(c *rawConn, timeout time.Duration) error {
 	return nil
 }
 
-// longPoll returns how long a framed request may rightly go unanswered: the
-// max wait of a well-formed Fetch, and zero for anything else. It reads the
-// request header (v1, or v2 with tagged fields for flexible versions) the way
-// the broker does, then lets kmsg decode the body.
-func longPoll(msg []byte) time.Duration {
-	if len(msg) < 14 {
+// mayWait returns how long a framed request may rightly go unanswered: the
+// max wait of a well-formed Fetch, forever for a well-formed Produce with
+// acks=0 (Kafka sends no response to those), and zero for anything else. It
+// reads the request header (v1, or v2 with tagged fields for flexible
+// versions) the way the broker does, then lets kmsg decode the body.
+func mayWait(msg []byte) time.Duration {
+	req, ok := decodeRequest(msg)
+	if !ok {
 		return 0
+	}
+	switch r := req.(type) {
+	case *kmsg.FetchRequest:
+		return time.Duration(r.MaxWaitMillis) * time.Millisecond
+	case *kmsg.ProduceRequest:
+		if r.Acks == 0 {
+			return time.Duration(math.MaxInt64)
+		}
+	}
+	return 0
+}
+
+// decodeRequest decodes a framed request as the broker does, reporting
+// whether it is well formed.
+func decodeRequest(msg []byte) (kmsg.Request, bool) {
+	if len(msg) < 14 {
+		return nil, false
 	}
 	b := msg[4:]
-	key := int16(binary.BigEndian.Uint16(b))
-	version := int16(binary.BigEndian.Uint16(b[2:]))
-	if key != 1 {
-		return 0
+	req := kmsg.RequestForKey(int16(binary.BigEndian.Uint16(b)))
+	if req == nil {
+		return nil, false
 	}
-	req := kmsg.NewPtrFetchRequest()
-	req.SetVersion(version)
+	req.SetVersion(int16(binary.BigEndian.Uint16(b[2:])))
 	rest := b[8:]
-	if len(rest) < 2 {
-		return 0
-	}
 	n := int(int16(binary.BigEndian.Uint16(rest)))
 	rest = rest[2:]
 	if n > 0 {
 		if n > len(rest) {
-			return 0
+			return nil, false
 		}
 		rest = rest[n:]
 	}
 	if req.IsFlexible() {
 		tags, k := binary.Uvarint(rest)
 		if k <= 0 || tags > uint64(len(rest)) {
-			return 0
+			return nil, false
 		}
 		rest = rest[k:]
 		for range tags {
 			if _, k = binary.Uvarint(rest); k <= 0 {
-				return 0
+				return nil, false
 			}
 			rest = rest[k:]
 			size, k := binary.Uvarint(rest)
 			if k <= 0 || size > uint64(len(rest)-k) {
-				return 0
+				return nil, false
 			}
 			rest = rest[k+int(size):]
 		}
 	}
 	if err := req.ReadFrom(rest); err != nil {
-		return 0
+		return nil, false
 	}
-	return time.Duration(req.MaxWaitMillis) * time.Millisecond
+	return req, true
 }
 
 func isClosed(err error) bool {
@@ -351,27 +366,37 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 func crc32c(b []byte) uint32 { return crc32.Checksum(b, castagnoli) }
 
-func TestLongPollReadsFetchMaxWait(t *testing.T) {
+func TestMayWaitReadsTheRequest(t *testing.T) {
 	f := kmsg.NewRequestFormatter(kmsg.FormatterClientID("fuzz"))
 	for _, version := range []int16{4, 11, 12} {
 		fetch := kmsg.NewPtrFetchRequest()
 		fetch.Version = version
 		fetch.MaxWaitMillis = 58_000
 		msg := f.AppendRequest(nil, fetch, 1)
-		if got := longPoll(msg); got != 58*time.Second {
-			t.Errorf("longPoll(Fetch v%d, max wait 58s) = %v, want 58s", version, got)
+		if got := mayWait(msg); got != 58*time.Second {
+			t.Errorf("mayWait(Fetch v%d, max wait 58s) = %v, want 58s", version, got)
 		}
 	}
 	meta := kmsg.NewPtrMetadataRequest()
 	meta.Version = 4
-	if got := longPoll(f.AppendRequest(nil, meta, 1)); got != 0 {
-		t.Errorf("longPoll(Metadata) = %v, want 0", got)
+	if got := mayWait(f.AppendRequest(nil, meta, 1)); got != 0 {
+		t.Errorf("mayWait(Metadata) = %v, want 0", got)
 	}
 	fetch := kmsg.NewPtrFetchRequest()
 	fetch.Version = 11
 	fetch.MaxWaitMillis = 58_000
 	msg := f.AppendRequest(nil, fetch, 1)
-	if got := longPoll(msg[:len(msg)-3]); got != 0 {
-		t.Errorf("longPoll(truncated Fetch) = %v, want 0", got)
+	if got := mayWait(msg[:len(msg)-3]); got != 0 {
+		t.Errorf("mayWait(truncated Fetch) = %v, want 0", got)
+	}
+	for _, acks := range []int16{0, 1, -1} {
+		produce := kmsg.NewPtrProduceRequest()
+		produce.Version = 7
+		produce.Acks = acks
+		produce.TimeoutMillis = 1000
+		got := mayWait(f.AppendRequest(nil, produce, 1))
+		if want := acks == 0; (got == time.Duration(math.MaxInt64)) != want {
+			t.Errorf("mayWait(Produce acks=%d) = %v, want forever: %t", acks, got, want)
+		}
 	}
 }
