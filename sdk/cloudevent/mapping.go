@@ -312,57 +312,105 @@ func FromMessage(m *message.Message, c Convention) (event.Event, error) {
 // attribute name not in lower case), which FromMessage then decodes or
 // explains.
 func ReadBinary(m *message.Message, c Convention) (a Attributes, ok bool) {
-	if !c.valid() {
+	r := NewBinaryReader(c)
+	for k, v := range m.Metadata {
+		if !r.Add(k, v) {
+			return Attributes{}, false
+		}
+	}
+	return r.Attributes()
+}
+
+// A BinaryReader is [ReadBinary] for metadata given one entry at a time,
+// by a transport that keeps them in a list of its own (Kafka's record
+// headers), so that they need not be put in a map first. An entry added
+// again replaces the earlier one, as in a map.
+type BinaryReader struct {
+	c Convention
+	// ready: made by NewBinaryReader with a valid convention (a zero
+	// reader refuses everything).
+	ready bool
+	// refused: an entry makes the event not plainly valid, whatever the
+	// others are.
+	refused                             bool
+	hasSpec, hasTime, hasPartitionKey   bool
+	spec, id, source, typ, subject, tim string
+	traceparent, partitionKey           string
+	key, contentType                    string
+}
+
+// NewBinaryReader returns a reader of metadata in convention c.
+func NewBinaryReader(c Convention) BinaryReader {
+	return BinaryReader{c: c, ready: c.valid()}
+}
+
+// Add reads one metadata entry. It returns false once the event is known
+// not to be plainly valid (Attributes then reports ok false), so that the
+// caller may stop.
+func (r *BinaryReader) Add(k, v string) bool {
+	if r.refused || !r.ready {
+		return false
+	}
+	if k == r.c.ContentTypeKey {
+		r.contentType = v
+	}
+	if k == MetadataKey {
+		r.key = v
+	}
+	name, is := strings.CutPrefix(k, r.c.AttributePrefix)
+	if !is {
+		return true
+	}
+	switch name {
+	case "specversion":
+		r.spec, r.hasSpec = v, true
+	case "id":
+		r.id = v
+	case "source":
+		r.source = v
+	case "type":
+		r.typ = v
+	case "subject":
+		r.subject = v
+	case "time":
+		r.tim, r.hasTime = v, true
+	case TraceparentExtension:
+		r.traceparent = v
+	case PartitionKeyExtension:
+		r.partitionKey, r.hasPartitionKey = v, true
+	case "dataschema", "datacontenttype":
+		r.refused = true
+	default:
+		r.refused = strings.ToLower(name) != name
+	}
+	return !r.refused
+}
+
+// Attributes returns what ReadBinary would of a message whose metadata are
+// the entries added.
+func (r *BinaryReader) Attributes() (a Attributes, ok bool) {
+	if r.refused || !r.ready || !r.hasSpec || r.spec != event.CloudEventsVersionV1 {
 		return Attributes{}, false
 	}
-	p := c.AttributePrefix
-	spec, hasKey := false, false
-	for k, v := range m.Metadata {
-		name, is := strings.CutPrefix(k, p)
-		if !is {
-			continue
-		}
-		switch name {
-		case "specversion":
-			if v != event.CloudEventsVersionV1 {
-				return Attributes{}, false
-			}
-			spec = true
-		case "id":
-			a.ID = strings.TrimSpace(v)
-		case "source":
-			a.Source = v
-		case "type":
-			a.Type = strings.TrimSpace(v)
-		case "subject":
-			a.Subject = strings.TrimSpace(v)
-		case "time":
-			t, err := time.Parse(time.RFC3339Nano, v)
-			if err != nil {
-				return Attributes{}, false
-			}
-			if !t.IsZero() { // as FromMessage: a zero time is no time
-				a.Time = t
-			}
-		case TraceparentExtension:
-			a.Traceparent = v
-		case PartitionKeyExtension:
-			a.PartitionKey, hasKey = v, true
-		case "dataschema", "datacontenttype":
+	a.ID, a.Source, a.Type, a.Subject = strings.TrimSpace(r.id), r.source, strings.TrimSpace(r.typ), strings.TrimSpace(r.subject)
+	if r.hasTime {
+		t, err := time.Parse(time.RFC3339Nano, r.tim)
+		if err != nil {
 			return Attributes{}, false
-		default:
-			if strings.ToLower(name) != name {
-				return Attributes{}, false
-			}
+		}
+		if !t.IsZero() { // as FromMessage: a zero time is no time
+			a.Time = t
 		}
 	}
-	if !spec || a.ID == "" || a.Type == "" || !plainPath(a.Source) {
+	if a.ID == "" || a.Type == "" || !plainPath(a.Source) {
 		return Attributes{}, false // no CloudEvent, or not plainly valid
 	}
-	if !hasKey {
-		a.PartitionKey = m.Metadata[MetadataKey]
+	a.Traceparent = r.traceparent
+	a.PartitionKey = r.partitionKey
+	if !r.hasPartitionKey {
+		a.PartitionKey = r.key
 	}
-	a.ContentType = strings.TrimSpace(m.Metadata[c.ContentTypeKey])
+	a.ContentType = strings.TrimSpace(r.contentType)
 	if a.ContentType == "" || isStructured(a.ContentType) || !mediaType(a.ContentType) {
 		return Attributes{}, false
 	}

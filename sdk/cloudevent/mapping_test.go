@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -376,6 +377,46 @@ func FuzzBinaryMessageAgrees(f *testing.F) {
 		}
 		if !reflect.DeepEqual(got.Metadata, want.Metadata) || got.UUID != want.UUID || !bytes.Equal(got.Payload, want.Payload) {
 			t.Fatalf("BinaryMessage %s %v %q, ToMessage %s %v %q", got.UUID, got.Metadata, got.Payload, want.UUID, want.Metadata, want.Payload)
+		}
+	})
+}
+
+// FuzzBinaryReaderAgrees checks a BinaryReader given metadata entries one
+// at a time, some of them repeated, against ReadBinary of the map they
+// make (the last of a repeated entry wins).
+func FuzzBinaryReaderAgrees(f *testing.F) {
+	f.Add("0=1.0\n1=id\n2=orders\n3=t\n8=text/plain")
+	f.Add("0=0.3\n1=id\n2=orders\n3=t\n8=text/plain\n0=1.0")
+	f.Add("0=1.0\n1=id\n2=orders\n3=t\n8=text/plain\n0=0.3")
+	f.Add("0=1.0\n1=id\n2=orders\n3=t\n4=yesterday\n4=2026-01-01T00:00:00Z\n8=text/plain")
+	f.Add("0=1.0\n1=id\n2=orders\n3=t\n8=text/plain\n9=k\n6=\n7=00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")
+	f.Add("0=1.0\n1=id\n2=orders\n3=t\n8=text/plain\na=x\nb=s")
+	keys := []string{"ce_specversion", "ce_id", "ce_source", "ce_type", "ce_time", "ce_subject", "ce_partitionkey",
+		"ce_traceparent", "content-type", cloudevent.MetadataKey, "ce_Tenant", "ce_tenant", "ce_dataschema", "x-other"}
+	f.Fuzz(func(t *testing.T, entries string) {
+		m := message.NewMessage("uuid", []byte("payload"))
+		r := cloudevent.NewBinaryReader(cloudevent.Kafka())
+		more := true
+		for _, e := range strings.Split(entries, "\n") {
+			k, v, ok := strings.Cut(e, "=")
+			i := strings.Index("0123456789abcdef", k)
+			if !ok || len(k) != 1 || i < 0 {
+				continue
+			}
+			key := keys[i%len(keys)]
+			m.Metadata[key] = v
+			if more {
+				more = r.Add(key, v)
+			}
+		}
+		got, gotOK := r.Attributes()
+		want, wantOK := cloudevent.ReadBinary(m, cloudevent.Kafka())
+		if gotOK != wantOK || !got.Time.Equal(want.Time) {
+			t.Fatalf("entries %q: reader %+v %v, ReadBinary of %v %+v %v", entries, got, gotOK, m.Metadata, want, wantOK)
+		}
+		got.Time, want.Time = time.Time{}, time.Time{}
+		if got != want {
+			t.Fatalf("entries %q: reader %+v, ReadBinary of %v %+v", entries, got, m.Metadata, want)
 		}
 	})
 }
