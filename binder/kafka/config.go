@@ -49,8 +49,8 @@ type Config struct {
 	// FetchMaxWait (key "fetch-max-wait") is how long the broker may hold
 	// a fetch that finds no new records; it also bounds how long a
 	// consumer waits for a partition whose buffer is full before it
-	// pauses fetching it (SubscriberConfig.FetchMaxWait). Default 500ms
-	// (Kafka's fetch.max.wait.ms).
+	// pauses fetching it (SubscriberConfig.FetchMaxWait). Default 100ms
+	// (Kafka's fetch.max.wait.ms is 500ms; see SubscriberConfig).
 	FetchMaxWait time.Duration
 	// NackResendDelay (key "nack-resend-delay") is the wait before a
 	// nacked message is delivered again. The SDK retries with its own

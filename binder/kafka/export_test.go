@@ -1,6 +1,14 @@
 package kafka
 
-import "time"
+import (
+	"context"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/millstream/millstream/sdk/cloudevent"
+	"github.com/millstream/millstream/sdk/stream"
+)
 
 // Assignments returns how many group assignments the consumers of s have
 // been through.
@@ -82,3 +90,21 @@ func SetRoomStall(d time.Duration) (restore func()) {
 // MarshalEvent is the record PublishEvent makes of ev, but for its
 // partition.
 var MarshalEvent = marshalEvent
+
+// ReadDelivery is what a delivery of rec reads as a binary-mode CloudEvent
+// with the marshaler m.
+func ReadDelivery(m DefaultMarshaler, rec *kgo.Record, c cloudevent.Convention) (stream.BinaryDelivery, bool) {
+	payload, all := copyRecord(rec)
+	return m.readDelivery(rec, payload, all, c)
+}
+
+// MessagesMade is how many messages deliveries have made on demand so far.
+func MessagesMade() int64 { return messagesMade.Load() }
+
+// NewDelivery is the delivery of rec, as SubscribeDeliveries hands it to a
+// handler, with the default marshaler, ctx as its message context and its
+// commit hold.
+func NewDelivery(ctx context.Context, rec *kgo.Record) (stream.Delivery, *stream.CommitHold) {
+	d := &delivery{rc: recordContext{Context: ctx, rec: rec}, dm: &DefaultMarshaler{}}
+	return d, &d.rc.hold
+}

@@ -2,6 +2,9 @@ package kafka_test
 
 import (
 	"context"
+	"errors"
+	"maps"
+	"math/rand/v2"
 	"runtime"
 	"strconv"
 	"strings"
@@ -15,6 +18,7 @@ import (
 	"github.com/millstream/millstream/binder/kafka"
 	"github.com/millstream/millstream/sdk/cloudevent"
 	"github.com/millstream/millstream/sdk/stream"
+	"github.com/millstream/millstream/sdk/streamtest"
 )
 
 // calls collects the UUIDs a handler was called with, in order.
@@ -357,6 +361,225 @@ func TestSubscribeHandlerPositions(t *testing.T) {
 	for id, w := range want {
 		if got[id] != w {
 			t.Errorf("message %s: position %+v, want %+v", id, got[id], w)
+		}
+	}
+}
+
+// A handler's string input shares the received message's payload: a
+// string the handler keeps holds the bytes it was given, after later
+// messages and retries of its own message (its first attempt fails), for
+// payloads of every size (those up to 1 KiB share an allocation with the
+// headers, larger ones have their own), whether the handler takes the
+// payload (a delivery, read without a Watermill message; a retried one
+// then gets its message) or a stream.Message (a message).
+func TestKeptStringInputs(t *testing.T) {
+	brokers := testBrokers(t)
+	for _, way := range []string{"string", "Message[string]"} {
+		t.Run(way, func(t *testing.T) {
+			topic := newTopic(t)
+			app := stream.New(stream.Config{Application: "keep", Bindings: map[string]stream.BindingProperties{
+				"keep-in-0": {Destination: topic, Group: "g", MaxAttempts: 3, BackOffInitialInterval: time.Millisecond},
+			}}, stream.WithBinder("kafka", newBinder(t, kafka.Config{Connection: kafka.Connection{Brokers: brokers}, AutoCreateTopics: true})))
+			const n = 300
+			var mu sync.Mutex
+			kept := map[string][]string{} // by message, one per call
+			keep := func(in string) error {
+				mu.Lock()
+				defer mu.Unlock()
+				id, _, _ := strings.Cut(in, ":")
+				kept[id] = append(kept[id], in)
+				if len(kept[id]) == 1 && len(in)%4 == 0 {
+					return errors.New("first attempt fails") // a retry of the same message
+				}
+				return nil
+			}
+			var h stream.Handler
+			if way == "string" {
+				h = stream.Consumer("keep", func(_ context.Context, in string) error { return keep(in) })
+			} else {
+				h = stream.Consumer("keep", func(_ context.Context, in stream.Message[string]) error { return keep(in.Payload) })
+			}
+			if err := app.Register(h); err != nil {
+				t.Fatal(err)
+			}
+			if err := app.Start(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() {
+				if err := app.Stop(context.Background()); err != nil {
+					t.Error(err)
+				}
+			})
+			sent := map[string]string{}
+			pub := publisher(t, brokers, nil)
+			for i := range n {
+				id := "e" + strconv.Itoa(i)
+				data := []byte(id + ":")
+				for range rand.IntN(3000) {
+					data = append(data, 'a'+byte(rand.IntN(26)))
+				}
+				sent[id] = string(data)
+				msg := message.NewMessage(id, data)
+				msg.Metadata = message.Metadata{"ce_specversion": "1.0", "ce_id": id, "ce_source": "test", "ce_type": "t", "content-type": "text/plain"}
+				if err := pub.Publish(topic, msg); err != nil {
+					t.Fatal(err)
+				}
+			}
+			waitUntil(t, "every message handled", func() bool {
+				mu.Lock()
+				defer mu.Unlock()
+				done := 0
+				for id, got := range kept {
+					if len(got) > 1 || len(sent[id])%4 != 0 {
+						done++
+					}
+				}
+				return done == n
+			})
+			mu.Lock()
+			defer mu.Unlock()
+			for id, got := range kept {
+				for _, s := range got {
+					if s != sent[id] {
+						t.Fatalf("message %s: the handler kept %d bytes %.20q..., sent %d bytes %.20q...", id, len(s), s, len(sent[id]), sent[id])
+					}
+				}
+			}
+		})
+	}
+}
+
+// A binding on the Kafka binder takes its messages as deliveries (the first
+// attempt without a Watermill message) unless the application has
+// middleware of its own; both ways handle messages alike: the same calls
+// (a failed or panicking first attempt is retried, an error marked
+// permanent is not), outputs with the input's correlation id and trace,
+// dead letters with the same attempt counts, and the same metrics; a
+// record that is not a CloudEvent is handled too.
+func TestDeliveriesAsMessages(t *testing.T) {
+	brokers := testBrokers(t)
+	const parent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+	type result struct {
+		calls   map[string]int
+		metrics map[string]int
+		outputs map[string]string // payload: correlation id and trace id
+		dead    map[string]string // payload: attempts
+	}
+	run := func(t *testing.T, viaMessages bool) result {
+		made := kafka.MessagesMade()
+		defer func() {
+			// The deliveries that needed their message: those that were
+			// no CloudEvent or failed their first attempt.
+			if n, want := kafka.MessagesMade()-made, map[bool]int64{false: 5, true: 0}[viaMessages]; n != want {
+				t.Errorf("via messages %v: %d messages made for deliveries, want %d", viaMessages, n, want)
+			}
+		}()
+		topic := newTopic(t)
+		metrics := &streamtest.Metrics{}
+		opts := []stream.Option{stream.WithBinder("kafka", newBinder(t, kafka.Config{Connection: kafka.Connection{Brokers: brokers}, AutoCreateTopics: true})),
+			stream.WithMetrics(metrics)}
+		if viaMessages {
+			opts = append(opts, stream.WithMiddleware(func(h message.HandlerFunc) message.HandlerFunc { return h }))
+		}
+		app := stream.New(stream.Config{Application: "both", Bindings: map[string]stream.BindingProperties{
+			"work-in-0":  {Destination: topic, Group: "g", DLQ: true, MaxAttempts: 3, BackOffInitialInterval: time.Millisecond},
+			"work-out-0": {Destination: topic + "-out"},
+		}}, opts...)
+		var mu sync.Mutex
+		calls := map[string]int{}
+		if err := app.Register(stream.Function("work", func(_ context.Context, in string) (string, error) {
+			mu.Lock()
+			calls[in]++
+			n := calls[in]
+			mu.Unlock()
+			switch {
+			case strings.HasPrefix(in, "retry") && n == 1:
+				return "", errors.New("once")
+			case strings.HasPrefix(in, "panic") && n == 1:
+				panic("once")
+			case strings.HasPrefix(in, "fail"):
+				return "", errors.New("always")
+			case strings.HasPrefix(in, "permanent"):
+				return "", stream.Permanent(errors.New("never again"))
+			}
+			return strings.ToUpper(in), nil
+		})); err != nil {
+			t.Fatal(err)
+		}
+		if err := app.Start(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { app.Stop(context.Background()) })
+		pub := publisher(t, brokers, nil)
+		inputs := []string{"ok", "retry", "panic", "fail", "permanent", "ok-traced", "plain"}
+		for _, in := range inputs {
+			msg := message.NewMessage("id-"+in, []byte(in))
+			if in != "plain" { // a CloudEvent, but for the last
+				msg.Metadata = message.Metadata{"ce_specversion": "1.0", "ce_id": "id-" + in, "ce_source": "test",
+					"ce_type": "t", "content-type": "text/plain", stream.HeaderCorrelationID: "corr-" + in}
+			}
+			if in == "ok-traced" {
+				msg.Metadata["ce_traceparent"] = parent
+			}
+			if err := pub.Publish(topic, msg); err != nil {
+				t.Fatal(err)
+			}
+		}
+		r := result{outputs: map[string]string{}, dead: map[string]string{}}
+		for _, rec := range readAll(t, brokers, topic+"-out", 5) {
+			h := map[string]string{}
+			for _, x := range rec.Headers {
+				h[x.Key] = string(x.Value)
+			}
+			tp := h["ce_traceparent"]
+			if !cloudevent.ValidTraceparent(tp) {
+				t.Fatalf("output %q: traceparent %q", rec.Value, tp)
+			}
+			r.outputs[string(rec.Value)] = h[stream.HeaderCorrelationID] + " " + tp[:35]
+		}
+		for _, rec := range readAll(t, brokers, "error."+topic+".g", 2) {
+			for _, x := range rec.Headers {
+				if x.Key == stream.HeaderAttempts {
+					r.dead[string(rec.Value)] = string(x.Value)
+				}
+			}
+		}
+		// Every input has been handled once the outputs and dead letters
+		// are in (the acks precede nothing else that is counted).
+		app.Stop(context.Background())
+		mu.Lock()
+		r.calls = maps.Clone(calls)
+		mu.Unlock()
+		r.metrics = metrics.Counts()
+		delete(r.metrics, "durations")
+		return r
+	}
+	deliveries := run(t, false)
+	messages := run(t, true)
+	want := result{
+		calls:   map[string]int{"ok": 1, "retry": 2, "panic": 2, "fail": 3, "permanent": 1, "ok-traced": 1, "plain": 1},
+		metrics: map[string]int{"in": 7, "out": 5, "errors": 5, "retries": 4, "dead": 2}, // a panic is no handler error
+		outputs: map[string]string{"OK": "corr-ok 00-", "RETRY": "corr-retry 00-", "PANIC": "corr-panic 00-",
+			"OK-TRACED": "corr-ok-traced " + parent[:35], "PLAIN": ""},
+		dead: map[string]string{"fail": "3", "permanent": "1"},
+	}
+	for name, got := range map[string]result{"deliveries": deliveries, "messages": messages} {
+		out := maps.Clone(got.outputs)
+		for k, v := range out {
+			if k != "OK-TRACED" && k != "PLAIN" && strings.HasPrefix(v, "corr-") {
+				out[k] = v[:strings.Index(v, " ")+4] // a new trace: its id is random
+			}
+		}
+		if !maps.Equal(got.calls, want.calls) || !maps.Equal(got.metrics, want.metrics) || !maps.Equal(got.dead, want.dead) {
+			t.Errorf("%s: calls %v, metrics %v, dead letters %v; want %v, %v, %v", name, got.calls, got.metrics, got.dead,
+				want.calls, want.metrics, want.dead)
+		}
+		plain := out["PLAIN"]
+		delete(out, "PLAIN")
+		wantOut := maps.Clone(want.outputs)
+		delete(wantOut, "PLAIN")
+		if !maps.Equal(out, wantOut) || !strings.Contains(plain, " 00-") {
+			t.Errorf("%s: outputs %v, want %v", name, got.outputs, want.outputs)
 		}
 	}
 }

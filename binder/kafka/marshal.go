@@ -3,6 +3,7 @@ package kafka
 import (
 	"context"
 	"strconv"
+	"sync/atomic"
 	"unsafe"
 
 	"github.com/ThreeDotsLabs/watermill/message"
@@ -30,6 +31,63 @@ type recordContext struct {
 	rec  *kgo.Record
 	hold stream.CommitHold
 	held heldRecord
+}
+
+// delivery is the [stream.Delivery] of a record (SubscribeDeliveries),
+// made with the record's context in the same allocation.
+type delivery struct {
+	rc recordContext
+	// msg is the record's message, once made (nil: made on demand, by
+	// dm).
+	msg *message.Message
+	dm  *DefaultMarshaler
+	// payload and values are the record's value and its header values
+	// and key, copied once (see copyRecord) for Binary and Message.
+	payload []byte
+	values  string
+	copied  bool
+}
+
+// messagesMade counts the messages made for deliveries on demand, for
+// tests: a delivery read as a CloudEvent and handled at its first attempt
+// makes none.
+var messagesMade atomic.Int64
+
+// copy copies the record's bytes, once.
+func (d *delivery) copy() {
+	if !d.copied {
+		d.payload, d.values = copyRecord(d.rc.rec)
+		d.copied = true
+	}
+}
+
+// Context implements [stream.Delivery].
+func (d *delivery) Context() context.Context { return &d.rc }
+
+// Binary implements [stream.Delivery].
+func (d *delivery) Binary(c cloudevent.Convention) (stream.BinaryDelivery, bool) {
+	if d.msg == nil {
+		d.copy()
+		return d.dm.readDelivery(d.rc.rec, d.payload, d.values, c)
+	}
+	// Made by a marshaler of the user's: read it.
+	a, ok := cloudevent.ReadBinary(d.msg, c)
+	if !ok {
+		return stream.BinaryDelivery{}, false
+	}
+	return stream.BinaryDelivery{Attributes: a, Data: d.msg.Payload, Correlation: d.msg.Metadata[stream.HeaderCorrelationID]}, true
+}
+
+// Message implements [stream.Delivery]. A message made after Binary shares
+// the bytes Binary copied.
+func (d *delivery) Message() *message.Message {
+	if d.msg == nil {
+		d.copy()
+		d.msg = d.dm.unmarshal(d.rc.rec, d.payload, d.values)
+		d.msg.SetContext(&d.rc)
+		messagesMade.Add(1)
+	}
+	return d.msg
 }
 
 func (c *recordContext) Value(key any) any {
@@ -149,36 +207,12 @@ const sharedPayloadMax = 1024
 
 // Unmarshal implements [Unmarshaler].
 func (m DefaultMarshaler) Unmarshal(rec *kgo.Record) (*message.Message, error) {
-	// The payload is copied (a redelivered record must not share bytes
-	// with a message a handler may have changed), and the header values
-	// and the key become substrings of one string. A small payload shares
-	// their allocation: first, capped so that appending to it cannot reach
-	// the strings' bytes, which nothing else can write. A larger one gets
-	// its own, so that a kept header (an id in a deduplication cache, say)
-	// does not keep it alive.
-	size := len(rec.Key)
-	for _, h := range rec.Headers {
-		size += len(h.Value)
-	}
-	room := len(rec.Value)
-	if room <= sharedPayloadMax {
-		room += size
-	}
-	buf := make([]byte, len(rec.Value), room)
-	copy(buf, rec.Value)
-	payload := buf[:len(rec.Value):len(rec.Value)]
-	if cap(buf) < len(buf)+size {
-		buf = make([]byte, 0, size) // not shared
-	}
-	start := len(buf)
-	for _, h := range rec.Headers {
-		buf = append(buf, h.Value...)
-	}
-	buf = append(buf, rec.Key...)
-	var all string
-	if size > 0 {
-		all = unsafe.String(&buf[start], size)
-	}
+	payload, all := copyRecord(rec)
+	return m.unmarshal(rec, payload, all), nil
+}
+
+// unmarshal makes the message of rec from copyRecord's copies of it.
+func (m DefaultMarshaler) unmarshal(rec *kgo.Record, payload []byte, all string) *message.Message {
 	msg := message.NewMessage("", payload)
 	// The message's own map is empty: up to eight entries (the headers, the
 	// partition and the key) fill one map group.
@@ -190,19 +224,10 @@ func (m DefaultMarshaler) Unmarshal(rec *kgo.Record) (*message.Message, error) {
 	if n > 8 {
 		md = make(message.Metadata, n)
 	}
-	for _, h := range rec.Headers {
-		v := all[:len(h.Value)]
-		all = all[len(h.Value):]
-		switch {
-		case h.Key == UUIDHeader:
-			msg.UUID = v
-		case cloudevent.IsPrivate(h.Key):
-			// Private keys are instructions between the SDK and the
-			// binder; a header from the wire must not forge one.
-		default:
-			md[h.Key] = v
-		}
-	}
+	msg.UUID, all, _ = headerEntries(rec, all, func(k, v string) bool {
+		md[k] = v
+		return true
+	})
 	if msg.UUID == "" {
 		msg.UUID = md[ceIDHeader]
 	}
@@ -214,5 +239,93 @@ func (m DefaultMarshaler) Unmarshal(rec *kgo.Record) (*message.Message, error) {
 	}
 	md[cloudevent.MetadataPartition] = strconv.FormatInt(int64(rec.Partition), 10)
 	msg.Metadata = md
-	return msg, nil
+	return msg
+}
+
+// copyRecord copies rec's value, and its header values and key into one
+// string (in that order). The value is copied (a redelivered record must
+// not share bytes with a message a handler may have changed), and the
+// header values and the key become substrings of one string. A small value
+// shares their allocation: first, capped so that appending to it cannot
+// reach the strings' bytes, which nothing else can write. A larger one gets
+// its own, so that a kept header (an id in a deduplication cache, say)
+// does not keep it alive.
+func copyRecord(rec *kgo.Record) (payload []byte, all string) {
+	size := len(rec.Key)
+	for _, h := range rec.Headers {
+		size += len(h.Value)
+	}
+	room := len(rec.Value)
+	if room <= sharedPayloadMax {
+		room += size
+	}
+	buf := make([]byte, len(rec.Value), room)
+	copy(buf, rec.Value)
+	payload = buf[:len(rec.Value):len(rec.Value)]
+	if cap(buf) < len(buf)+size {
+		buf = make([]byte, 0, size) // not shared
+	}
+	start := len(buf)
+	for _, h := range rec.Headers {
+		buf = append(buf, h.Value...)
+	}
+	buf = append(buf, rec.Key...)
+	if size > 0 {
+		all = unsafe.String(&buf[start], size)
+	}
+	return payload, all
+}
+
+// headerEntries calls put with the metadata entries of rec's headers, in
+// order, as Unmarshal makes them: all but the UUID header, whose value it
+// returns, and the private ones. all is copyRecord's copy of the header
+// values and key; rest is what follows the header values in it (the key).
+// It stops at the first entry put refuses (ok false).
+func headerEntries(rec *kgo.Record, all string, put func(k, v string) bool) (uuid, rest string, ok bool) {
+	for _, h := range rec.Headers {
+		v := all[:len(h.Value)]
+		all = all[len(h.Value):]
+		switch {
+		case h.Key == UUIDHeader:
+			uuid = v
+		case cloudevent.IsPrivate(h.Key):
+			// Private keys are instructions between the SDK and the
+			// binder; a header from the wire must not forge one.
+		case !put(h.Key, v):
+			return uuid, all, false
+		}
+	}
+	return uuid, all, true
+}
+
+// readDelivery reads rec, whose copies copyRecord made, as a binary-mode
+// CloudEvent in convention c: what cloudevent.ReadBinary reads of
+// m.Unmarshal(rec), its payload and its correlation id, without making the
+// message.
+func (m DefaultMarshaler) readDelivery(rec *kgo.Record, payload []byte, all string, c cloudevent.Convention) (stream.BinaryDelivery, bool) {
+	r := cloudevent.NewBinaryReader(c)
+	var correlation string
+	// The entries Unmarshal makes, in its order: the headers, the key,
+	// the partition; a later one replaces an earlier of the same name.
+	add := func(k, v string) bool {
+		if k == stream.HeaderCorrelationID {
+			correlation = v
+		}
+		return r.Add(k, v)
+	}
+	_, all, ok := headerEntries(rec, all, add)
+	if !ok {
+		return stream.BinaryDelivery{}, false
+	}
+	if rec.Key != nil && !add(m.keyMetadata(), all) {
+		return stream.BinaryDelivery{}, false
+	}
+	if !add(cloudevent.MetadataPartition, strconv.FormatInt(int64(rec.Partition), 10)) {
+		return stream.BinaryDelivery{}, false
+	}
+	a, ok := r.Attributes()
+	if !ok {
+		return stream.BinaryDelivery{}, false
+	}
+	return stream.BinaryDelivery{Attributes: a, Data: payload, Correlation: correlation}, true
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/millstream/millstream/binder/kafka"
 	"github.com/millstream/millstream/sdk/cloudevent"
+	"github.com/millstream/millstream/sdk/stream"
 )
 
 // FuzzUnmarshal feeds records of any shape (they come from the network)
@@ -136,4 +137,81 @@ func FuzzMarshalEventAgrees(f *testing.F) {
 			t.Fatalf("headers %v, want %v", g, w)
 		}
 	})
+}
+
+// FuzzDeliveryAgrees: what a delivery reads of a record as a binary-mode
+// CloudEvent, straight from its headers, is what cloudevent.ReadBinary
+// reads of the message DefaultMarshaler makes of the record, with the
+// message's payload and correlation id, for records of any shape: repeated,
+// private and UUID headers, with and without key, with another key
+// metadata name.
+func FuzzDeliveryAgrees(f *testing.F) {
+	f.Add([]byte("k"), false, []byte("hello"), "0=1.0\n1=id\n2=orders\n3=t\n4=text/plain", false)
+	f.Add([]byte(nil), true, []byte("x"), "0=1.0\n1=id\n2=orders\n3=t\n4=text/plain\n5=c-1\n5=c-2\n6=00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", false)
+	f.Add([]byte("k"), false, []byte("x"), "0=0.3\n1=id\n2=orders\n3=t\n4=text/plain\n0=1.0\n7=forged\n8=u", true)
+	f.Add([]byte("k"), false, bytes.Repeat([]byte("large"), 400), "0=1.0\n1=id\n2=orders\n3=t\n4=text/plain\n9=pk\na=k2", false)
+	f.Add([]byte(""), false, []byte(nil), "0=1.0\n1=id\n2=orders\n3=t\n4=text/plain\nc=2026-01-01T00:00:00Z\nd=9", false)
+	f.Add([]byte("k"), false, []byte("x"), "0=1.0\n1=id\n2=orders\n3=t\n4=text/plain\nb=x", false)
+	keys := []string{"ce_specversion", "ce_id", "ce_source", "ce_type", "content-type", stream.HeaderCorrelationID,
+		"ce_traceparent", "ce_subject", kafka.UUIDHeader, "ce_partitionkey", cloudevent.MetadataKey, "ce_Tenant",
+		"ce_time", cloudevent.MetadataPartition, "x-other", "_millstream_other"}
+	f.Fuzz(func(t *testing.T, key []byte, keyNil bool, value []byte, headers string, otherKeyName bool) {
+		if keyNil {
+			key = nil
+		}
+		rec := &kgo.Record{Topic: "t", Partition: 2, Offset: 7, Key: key, Value: value}
+		for _, e := range strings.Split(headers, "\n") {
+			k, v, ok := strings.Cut(e, "=")
+			i := strings.Index("0123456789abcdef", k)
+			if !ok || len(k) != 1 || i < 0 {
+				continue
+			}
+			rec.Headers = append(rec.Headers, kgo.RecordHeader{Key: keys[i%len(keys)], Value: []byte(v)})
+		}
+		m := kafka.DefaultMarshaler{}
+		if otherKeyName {
+			m.KeyMetadata = stream.HeaderCorrelationID
+		}
+		for _, c := range []cloudevent.Convention{cloudevent.Kafka(), cloudevent.AMQP()} {
+			got, ok := kafka.ReadDelivery(m, rec, c)
+			msg, err := m.Unmarshal(rec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, wantOK := cloudevent.ReadBinary(msg, c)
+			if ok != wantOK {
+				t.Fatalf("%s, record %v: delivery read ok %v, message read %v (metadata %v)", c.Name, rec.Headers, ok, wantOK, msg.Metadata)
+			}
+			if !ok {
+				continue
+			}
+			if !got.Attributes.Time.Equal(want.Time) {
+				t.Fatalf("%s: time %v, want %v", c.Name, got.Attributes.Time, want.Time)
+			}
+			got.Attributes.Time, want.Time = time.Time{}, time.Time{}
+			if got.Attributes != want || !bytes.Equal(got.Data, msg.Payload) || got.Correlation != msg.Metadata[stream.HeaderCorrelationID] {
+				t.Fatalf("%s, record %v: delivery read %+v, message %+v, payload %q, correlation %q", c.Name, rec.Headers,
+					got, want, msg.Payload, msg.Metadata[stream.HeaderCorrelationID])
+			}
+		}
+	})
+}
+
+// A delivery of a record that is a CloudEvent in the Kafka binding reads its
+// attributes, payload and correlation id (the cases FuzzDeliveryAgrees
+// compares with the message's).
+func TestDeliveryReadsCloudEvent(t *testing.T) {
+	const parent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+	rec := &kgo.Record{Key: []byte("k-1"), Value: []byte("hello"), Headers: []kgo.RecordHeader{
+		{Key: "ce_specversion", Value: []byte("1.0")}, {Key: "ce_id", Value: []byte("id-1")},
+		{Key: "ce_source", Value: []byte("orders")}, {Key: "ce_type", Value: []byte("t")},
+		{Key: "ce_time", Value: []byte("2026-01-02T03:04:05Z")}, {Key: "ce_traceparent", Value: []byte(parent)},
+		{Key: "content-type", Value: []byte("text/plain")}, {Key: stream.HeaderCorrelationID, Value: []byte("c-1")},
+	}}
+	got, ok := kafka.ReadDelivery(kafka.DefaultMarshaler{}, rec, cloudevent.Kafka())
+	want := cloudevent.Attributes{ID: "id-1", Source: "orders", Type: "t", ContentType: "text/plain",
+		Time: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), Traceparent: parent, PartitionKey: "k-1"}
+	if !ok || got.Attributes != want || string(got.Data) != "hello" || got.Correlation != "c-1" {
+		t.Fatalf("read %+v, %v; want %+v, payload hello, correlation c-1", got, ok, want)
+	}
 }

@@ -14,6 +14,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/millstream/millstream/sdk/stream"
 )
 
 // member is one consumer: the result of one Subscribe call. It owns a kgo
@@ -34,8 +36,14 @@ type member struct {
 	group bool // the group protocol assigns partitions
 	out   chan *message.Message
 	// handler, when not nil, is called with each message on its
-	// partition's goroutine (SubscribeHandler); out is then unused.
-	handler func(*message.Message) error
+	// partition's goroutine (SubscribeHandler); out is then unused. So is
+	// deliveries, with each message's delivery (SubscribeDeliveries).
+	handler    func(*message.Message) error
+	deliveries func(stream.Delivery) error
+	// dm is the DefaultMarshaler that makes the messages of deliveries on
+	// demand; nil when the subscriber's Unmarshaler is another (the
+	// messages are then made before delivery).
+	dm *DefaultMarshaler
 	// msgCtx carries the Subscribe context's values to messages, without
 	// its cancellation.
 	msgCtx   context.Context
@@ -70,21 +78,30 @@ type member struct {
 // than waited for. A variable for tests.
 var roomStall = 50 * time.Millisecond
 
-func newMember(ctx context.Context, s *Subscriber, adm *kadm.Client, topic string, h func(*message.Message) error) (_ *member, err error) {
+func newMember(ctx context.Context, s *Subscriber, adm *kadm.Client, topic string, h func(*message.Message) error, hd func(stream.Delivery) error) (_ *member, err error) {
 	cfg := &s.cfg
 	m := &member{
-		s:       s,
-		topic:   topic,
-		adm:     adm,
-		handler: h,
-		group:   cfg.Group != "" && len(cfg.Partitions) == 0,
-		out:     make(chan *message.Message),
-		msgCtx:  context.WithoutCancel(ctx),
-		done:    make(chan struct{}),
-		parts:   make(map[int32]*partition),
+		s:          s,
+		topic:      topic,
+		adm:        adm,
+		handler:    h,
+		deliveries: hd,
+		group:      cfg.Group != "" && len(cfg.Partitions) == 0,
+		out:        make(chan *message.Message),
+		msgCtx:     context.WithoutCancel(ctx),
+		done:       make(chan struct{}),
+		parts:      make(map[int32]*partition),
 
 		assigned: make(chan struct{}),
 		room:     make(chan struct{}, 1),
+	}
+	if hd != nil {
+		switch dm := cfg.Unmarshaler.(type) {
+		case DefaultMarshaler:
+			m.dm = &dm
+		case *DefaultMarshaler:
+			m.dm = dm
+		}
 	}
 	m.pollCtx, m.stopPoll = context.WithCancel(ctx)
 	defer func() {
@@ -448,12 +465,16 @@ func (m *member) shutdown(commitDone chan struct{}) {
 	close(m.out)
 }
 
+// calls reports whether the member calls a handler (SubscribeHandler,
+// SubscribeDeliveries) rather than handing messages out.
+func (m *member) calls() bool { return m.handler != nil || m.deliveries != nil }
+
 // waitWorkers waits for the partition goroutines to end. A handler call
-// (SubscribeHandler) that has not returned when expired is closed is left
+// (SubscribeHandler, SubscribeDeliveries) that has not returned when expired is closed is left
 // running: its message context is canceled, and its ack comes too late to
 // be committed.
 func (m *member) waitWorkers(expired <-chan struct{}) {
-	if m.handler == nil {
+	if !m.calls() {
 		m.workers.Wait() // they end soon after expired
 		return
 	}

@@ -2,6 +2,7 @@ package kafka
 
 import (
 	"context"
+	"errors"
 	"runtime/debug"
 	"slices"
 	"sync"
@@ -44,8 +45,8 @@ type partition struct {
 	// message's context (see messageContext).
 	msgParent context.Context
 	// callCancel cancels the context of the message whose handler call is
-	// in progress (SubscribeHandler), for a call that ends in
-	// runtime.Goexit. Only the partition's goroutine uses it.
+	// in progress (SubscribeHandler, SubscribeDeliveries), for a call that
+	// ends in runtime.Goexit. Only the partition's goroutine uses it.
 	callCancel context.CancelFunc
 
 	// mu guards the fields below.
@@ -187,7 +188,8 @@ func (p *partition) loop(again bool) {
 			if r := recover(); r != nil {
 				panic(r) // not a handler's: handler panics are recovered in call
 			}
-			// A handler called runtime.Goexit (SubscribeHandler): this
+			// A handler called runtime.Goexit (SubscribeHandler,
+			// SubscribeDeliveries): this
 			// goroutine ends, the partition goes on in a new one.
 			if p.callCancel != nil {
 				p.callCancel()
@@ -265,22 +267,32 @@ func (p *partition) deliver(rec *kgo.Record, seq uint64) bool {
 		if again {
 			return true // rec is queued again
 		}
-		msg, err := cfg.Unmarshaler.Unmarshal(rec)
-		if err != nil {
-			// A record that can never become a message would block the
-			// partition forever: log it and move past it.
-			p.m.s.log.Error("kafka: cannot unmarshal record; skipping it",
-				"topic", rec.Topic, "partition", rec.Partition, "offset", rec.Offset, "err", err)
-			p.ack(rec, seq, nil, nil)
-			return true
+		// A delivery's message is made when it is asked for, by the
+		// DefaultMarshaler, which cannot fail.
+		var msg *message.Message
+		if p.m.dm == nil {
+			var err error
+			if msg, err = cfg.Unmarshaler.Unmarshal(rec); err == nil && msg == nil {
+				err = errors.New("the unmarshaler returned no message")
+			}
+			if err != nil {
+				// A record that can never become a message would block
+				// the partition forever: log it and move past it.
+				p.m.s.log.Error("kafka: cannot unmarshal record; skipping it",
+					"topic", rec.Topic, "partition", rec.Partition, "offset", rec.Offset, "err", err)
+				p.ack(rec, seq, nil, nil)
+				return true
+			}
 		}
 		ctx, cancel := p.messageContext()
-		rc := &recordContext{Context: ctx, rec: rec}
+		d := &delivery{rc: recordContext{Context: ctx, rec: rec}, msg: msg, dm: p.m.dm}
+		rc := &d.rc
 		hold := &rc.hold
-		ctx = rc
-		msg.SetContext(ctx)
+		if msg != nil {
+			msg.SetContext(rc)
+		}
 		var acked, stopped bool
-		if h := p.m.handler; h != nil {
+		if p.m.calls() {
 			if ok, stop := p.enter(rewound); !ok {
 				cancel()
 				if stop {
@@ -289,7 +301,7 @@ func (p *partition) deliver(rec *kgo.Record, seq uint64) bool {
 				continue
 			}
 			p.callCancel = cancel
-			acked = p.call(h, msg)
+			acked = p.call(d)
 			p.callCancel = nil
 			cancel()
 			select {
@@ -374,8 +386,9 @@ func (p *partition) handOut(msg *message.Message, rewound <-chan struct{}) (sent
 }
 
 // enter waits until the subscriber is not paused, for a handler call
-// (SubscribeHandler). It gives up (ok false) when a rewind put the record
-// back (rewound closed), and when the partition was stopped (stopped too).
+// (SubscribeHandler, SubscribeDeliveries). It gives up (ok false) when a
+// rewind put the record back (rewound closed), and when the partition was
+// stopped (stopped too).
 // The call counts as handed out once enter returns: a Pause that returns
 // after that does not hold it.
 func (p *partition) enter(rewound <-chan struct{}) (ok, stopped bool) {
@@ -399,22 +412,36 @@ func (p *partition) enter(rewound <-chan struct{}) (ok, stopped bool) {
 	}
 }
 
-// call runs h on msg and acks or nacks msg by its result: true when acked.
-// A panic in h nacks msg and is logged.
-func (p *partition) call(h func(*message.Message) error, msg *message.Message) (acked bool) {
+// call runs the member's handler on d: its message (SubscribeHandler), or
+// d itself (SubscribeDeliveries). It acks or nacks d's message, if there is
+// one, by the result: true when acked. A panic in the handler nacks it and
+// is logged.
+func (p *partition) call(d *delivery) (acked bool) {
 	defer func() {
 		if r := recover(); r != nil {
+			id := ""
+			if d.msg != nil {
+				id = d.msg.UUID
+				d.msg.Nack()
+			}
 			p.m.s.log.Error("kafka: the handler panicked; the message comes again",
-				"topic", p.m.topic, "partition", p.id, "message", msg.UUID, "panic", r, "stack", string(debug.Stack()))
-			msg.Nack()
+				"topic", p.m.topic, "partition", p.id, "offset", d.rc.rec.Offset, "message", id, "panic", r, "stack", string(debug.Stack()))
 			acked = false
 		}
 	}()
-	if err := h(msg); err != nil {
-		msg.Nack()
+	var err error
+	if h := p.m.deliveries; h != nil {
+		err = h(d)
+	} else {
+		err = p.m.handler(d.msg)
+	}
+	if err != nil {
+		if d.msg != nil {
+			d.msg.Nack()
+		}
 		return false
 	}
-	return msg.Ack() // false when the chain nacked msg itself
+	return d.msg == nil || d.msg.Ack() // false when the chain nacked the message itself
 }
 
 // await waits for msg's ack or nack. After stop it waits until expired.
@@ -448,10 +475,11 @@ func (p *partition) stop(expired <-chan struct{}) {
 	}()
 }
 
-// wait waits for run to end after stop. A handler call (SubscribeHandler)
-// still running when expired is closed is not waited for.
+// wait waits for run to end after stop. A handler call (SubscribeHandler,
+// SubscribeDeliveries) still running when expired is closed is not waited
+// for.
 func (p *partition) wait(expired <-chan struct{}) {
-	if p.m.handler == nil {
+	if !p.m.calls() {
 		<-p.done // it ends soon after expired
 		return
 	}

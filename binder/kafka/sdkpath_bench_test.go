@@ -20,43 +20,56 @@ import (
 
 // BenchmarkSDKPath measures the CPU the SDK spends on one message of
 // samples/uppercase on the Kafka binder's path, without a broker: a record
-// is unmarshalled as the Kafka subscriber does it, carries a commit hold,
-// and is handed, on the subscriber's goroutine as the Kafka subscriber's
-// SubscribeHandler does, to the SDK's handler chain: its middleware, the
-// CloudEvent decoding, the function and the encoding of its output, which
-// is marshalled to a record as the Kafka publisher does it (whose delivery
-// completes at once). One partition, one message at a time, as a group
-// member hands them out. ns/op is the SDK's cost per message on top of
-// franz-go and the broker.
+// is handed, with a commit hold, on the subscriber's goroutine as the Kafka
+// subscriber does it, to the SDK, which reads it as a CloudEvent, calls the
+// function and encodes its output, which is marshalled to a record as the
+// Kafka publisher does it (whose delivery completes at once). One
+// partition, one message at a time, as a group member hands them out.
+// ns/op is the SDK's cost per message on top of franz-go and the broker.
+//
+// way=deliveries is how the SDK runs samples/uppercase: each record a
+// delivery (SubscribeDeliveries), read straight from its headers, with no
+// Watermill message. way=messages is how it runs an application with
+// middleware of its own (here one that does nothing): each record
+// unmarshalled into a Watermill message, given to the handler chain
+// (SubscribeHandler).
 func BenchmarkSDKPath(b *testing.B) {
-	lb := &loopBinder{records: benchRecords(), n: b.N, done: make(chan struct{})}
-	app := stream.New(stream.Config{Application: "bench", Bindings: map[string]stream.BindingProperties{
-		"uppercase-in-0":  {Destination: "words", Group: "sdk"},
-		"uppercase-out-0": {Destination: "upper-words"},
-	}}, stream.WithBinder("loop", lb))
-	if err := app.Register(stream.Function("uppercase", func(_ context.Context, in string) (string, error) {
-		return strings.ToUpper(in), nil
-	})); err != nil {
-		b.Fatal(err)
-	}
-	b.SetBytes(benchPayloadSize)
-	b.ReportAllocs()
-	b.ResetTimer()
-	cpu := cpuTime()
-	if err := app.Start(context.Background()); err != nil {
-		b.Fatal(err)
-	}
-	<-lb.done
-	b.StopTimer()
-	b.ReportMetric(float64((cpuTime()-cpu).Nanoseconds())/float64(b.N), "cpu-ns/op")
-	if err := app.Stop(context.Background()); err != nil {
-		b.Error(err)
-	}
-	if got := lb.published.Load(); got != int64(b.N) {
-		b.Fatalf("published %d outputs of %d inputs", got, b.N)
-	}
-	if lb.err != nil {
-		b.Fatal(lb.err)
+	for _, way := range []string{"deliveries", "messages"} {
+		b.Run("way="+way, func(b *testing.B) {
+			lb := &loopBinder{records: benchRecords(), n: b.N, done: make(chan struct{})}
+			opts := []stream.Option{stream.WithBinder("loop", lb)}
+			if way == "messages" {
+				opts = append(opts, stream.WithMiddleware(func(h message.HandlerFunc) message.HandlerFunc { return h }))
+			}
+			app := stream.New(stream.Config{Application: "bench", Bindings: map[string]stream.BindingProperties{
+				"uppercase-in-0":  {Destination: "words", Group: "sdk"},
+				"uppercase-out-0": {Destination: "upper-words"},
+			}}, opts...)
+			if err := app.Register(stream.Function("uppercase", func(_ context.Context, in string) (string, error) {
+				return strings.ToUpper(in), nil
+			})); err != nil {
+				b.Fatal(err)
+			}
+			b.SetBytes(benchPayloadSize)
+			b.ReportAllocs()
+			b.ResetTimer()
+			cpu := cpuTime()
+			if err := app.Start(context.Background()); err != nil {
+				b.Fatal(err)
+			}
+			<-lb.done
+			b.StopTimer()
+			b.ReportMetric(float64((cpuTime()-cpu).Nanoseconds())/float64(b.N), "cpu-ns/op")
+			if err := app.Stop(context.Background()); err != nil {
+				b.Error(err)
+			}
+			if got := lb.published.Load(); got != int64(b.N) {
+				b.Fatalf("published %d outputs of %d inputs", got, b.N)
+			}
+			if lb.err != nil {
+				b.Fatal(lb.err)
+			}
+		})
 	}
 }
 
@@ -193,6 +206,27 @@ func (s loopSubscriber) SubscribeHandler(ctx context.Context, _ string, h func(*
 		msg.Ack()
 		return nil
 	})
+	return nil
+}
+
+// SubscribeDeliveries hands out the records as deliveries, as the Kafka
+// subscriber does for the SDK: the first attempt at a message needs no
+// Watermill message.
+func (s loopSubscriber) SubscribeDeliveries(ctx context.Context, _ string, h func(stream.Delivery) error) error {
+	go func() {
+		defer close(s.l.done)
+		for i := range s.l.n {
+			mctx, cancel := context.WithCancel(ctx)
+			d, hold := kafka.NewDelivery(mctx, s.l.records[i%len(s.l.records)])
+			err := h(d)
+			cancel()
+			hold.Settled(func(error) {})
+			if err != nil {
+				s.l.err = err
+				return
+			}
+		}
+	}()
 	return nil
 }
 

@@ -3,15 +3,18 @@ package kafka_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"strconv"
 	"testing"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill"
 	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/millstream/millstream/binder/kafka"
 	"github.com/millstream/millstream/sdk/cloudevent"
+	"github.com/millstream/millstream/sdk/stream"
 )
 
 func TestSubscriberRoundTrip(t *testing.T) {
@@ -222,5 +225,72 @@ func publishTwoByTwo(t *testing.T, brokers []string, topic string) {
 				t.Fatal(err)
 			}
 		}
+	}
+}
+
+// pickyUnmarshaler fails on the record "bad" and, against its contract,
+// returns no message and no error for "none".
+type pickyUnmarshaler struct{}
+
+func (pickyUnmarshaler) Unmarshal(rec *kgo.Record) (*message.Message, error) {
+	switch string(rec.Value) {
+	case "bad":
+		return nil, errors.New("bad record")
+	case "none":
+		return nil, nil
+	}
+	return kafka.DefaultMarshaler{}.Unmarshal(rec)
+}
+
+// A record the unmarshaler cannot make a message of (an error, or no
+// message at all) is logged and skipped: the records after it are
+// delivered, in order, by Subscribe and by SubscribeDeliveries.
+func TestUnmarshalFailureSkipsRecord(t *testing.T) {
+	brokers := testBrokers(t)
+	for _, way := range []string{"Subscribe", "SubscribeDeliveries"} {
+		t.Run(way, func(t *testing.T) {
+			topic := newTopic(t)
+			if _, err := admin(t, brokers).CreateTopic(context.Background(), 1, -1, nil, topic); err != nil {
+				t.Fatal(err)
+			}
+			pub := publisher(t, brokers, nil)
+			for _, v := range []string{"a", "bad", "none", "b"} {
+				if err := pub.Publish(topic, message.NewMessage(v, []byte(v))); err != nil {
+					t.Fatal(err)
+				}
+			}
+			sub := subscriber(t, brokers, func(c *kafka.SubscriberConfig) {
+				c.Unmarshaler = pickyUnmarshaler{}
+				c.Group = "g"
+			})
+			got := make(chan string, 10)
+			if way == "Subscribe" {
+				msgs, err := sub.Subscribe(context.Background(), topic)
+				if err != nil {
+					t.Fatal(err)
+				}
+				go func() {
+					for m := range msgs {
+						got <- string(m.Payload)
+						m.Ack()
+					}
+				}()
+			} else if err := sub.SubscribeDeliveries(context.Background(), topic, func(d stream.Delivery) error {
+				got <- string(d.Message().Payload)
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			for _, want := range []string{"a", "b"} {
+				select {
+				case v := <-got:
+					if v != want {
+						t.Fatalf("delivered %q, want %q", v, want)
+					}
+				case <-time.After(waitFor):
+					t.Fatalf("%q not delivered", want)
+				}
+			}
+		})
 	}
 }

@@ -91,7 +91,9 @@ func WithBridgeBindings(names ...string) Option {
 // retries (see the package doc for the whole order). On a binder whose
 // subscriber calls the handler itself ([HandlerSubscriber], the Kafka
 // binder) there is no router, so message.HandlerNameFromCtx and Watermill's
-// other router context helpers return "" there.
+// other router context helpers return "" there. Middleware may replace a
+// message's Payload but must not write into its bytes: a string input
+// shares them.
 func WithMiddleware(m ...message.HandlerMiddleware) Option {
 	return func(a *App) { a.middleware = append(a.middleware, m...) }
 }

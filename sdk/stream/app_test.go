@@ -239,7 +239,7 @@ func TestRetryThenSuccessSendsOnce(t *testing.T) {
 		}
 		return s + "!", nil
 	})
-	rec := &recorder{}
+	rec := &streamtest.Metrics{}
 	app := stream.New(stream.Config{Bindings: map[string]stream.BindingProperties{
 		"flaky-in-0": fast(stream.BindingProperties{Group: "g", MaxAttempts: 3, DLQ: true}),
 	}}, stream.WithBinder("memory", memory.New()), stream.WithMetrics(rec))
@@ -255,7 +255,7 @@ func TestRetryThenSuccessSendsOnce(t *testing.T) {
 	// out counts the harness's send through the Bridge too; the output is
 	// counted just after it is sent, so poll.
 	want := map[string]int{"in": 1, "out": 2, "errors": 2, "retries": 2, "durations": 3}
-	eventually(t, "metrics match", func() bool { return maps.Equal(rec.snapshot(), want) })
+	eventually(t, "metrics match", func() bool { return maps.Equal(rec.Counts(), want) })
 }
 
 func TestPanicIsRetriedThenDeadLettered(t *testing.T) {
@@ -286,7 +286,7 @@ func TestNoDLQDropsAfterLastAttempt(t *testing.T) {
 		}
 		return nil
 	})
-	rec := &recorder{}
+	rec := &streamtest.Metrics{}
 	app := stream.New(stream.Config{Bindings: map[string]stream.BindingProperties{
 		"fail-in-0": fast(stream.BindingProperties{Group: "g", MaxAttempts: 2}),
 	}}, stream.WithBinder("memory", memory.New()), stream.WithMetrics(rec))
@@ -304,8 +304,8 @@ func TestNoDLQDropsAfterLastAttempt(t *testing.T) {
 	if strings.Join(calls, ",") != "bad,bad,good" {
 		t.Fatalf("calls = %v, want bad twice (max-attempts 2) then good", calls)
 	}
-	if rec.snapshot()["dead"] != 1 {
-		t.Fatalf("dead letters counted = %d, want 1", rec.snapshot()["dead"])
+	if rec.Counts()["dead"] != 1 {
+		t.Fatalf("dead letters counted = %d, want 1", rec.Counts()["dead"])
 	}
 }
 
@@ -480,36 +480,6 @@ func TestStructuredMode(t *testing.T) {
 	if raw.Metadata["content-type"] != cloudevent.StructuredContentType || !strings.Contains(string(raw.Payload), `"data":"ABC"`) {
 		t.Fatalf("structured message: metadata %v payload %s", raw.Metadata, raw.Payload)
 	}
-}
-
-// recorder is a Metrics that counts.
-type recorder struct {
-	mu sync.Mutex
-	c  map[string]int
-}
-
-func (r *recorder) add(k string) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.c == nil {
-		r.c = map[string]int{}
-	}
-	r.c[k]++
-}
-func (r *recorder) MessageIn(string)                      { r.add("in") }
-func (r *recorder) MessageOut(string)                     { r.add("out") }
-func (r *recorder) HandlerError(string)                   { r.add("errors") }
-func (r *recorder) Retry(string)                          { r.add("retries") }
-func (r *recorder) DeadLetter(string)                     { r.add("dead") }
-func (r *recorder) HandlerDuration(string, time.Duration) { r.add("durations") }
-func (r *recorder) snapshot() map[string]int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	out := map[string]int{}
-	for k, v := range r.c {
-		out[k] = v
-	}
-	return out
 }
 
 func TestPartitionedInstances(t *testing.T) {

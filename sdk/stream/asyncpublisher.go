@@ -49,7 +49,9 @@ type AsyncPublisher interface {
 // cannot (its marshaler is not the default one, say), and the SDK sends
 // ev.Message(c) with PublishAsync. The record it makes must be the one
 // PublishAsync makes of ev.Message(c), up to the order of the headers.
-// ev and its data are the publisher's once PublishEvent returns true.
+// ev and its data are the publisher's once PublishEvent returns true; it
+// must not write into ev.Data, which may be the bytes of a handler's
+// string.
 //
 // A function binding whose input message carries a [CommitHold] sends its
 // outputs with PublishEvent when they take the short way (binary mode; no

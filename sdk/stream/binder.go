@@ -53,7 +53,10 @@ type Binder interface {
 	// Publisher returns a publisher for p.Destination.
 	Publisher(ctx context.Context, p Publication) (message.Publisher, error)
 	// Subscriber returns a subscriber for s.Destination and s.Group. Its
-	// Subscribe is called with s.Destination as the topic.
+	// Subscribe is called with s.Destination as the topic. Nothing may
+	// write into the payload of a message it delivered (a handler's
+	// string input shares those bytes): a subscriber that reuses its
+	// receive buffers copies the payload out of them.
 	Subscriber(ctx context.Context, s Subscription) (message.Subscriber, error)
 	// Close releases the binder.
 	Close() error

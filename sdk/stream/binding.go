@@ -13,6 +13,8 @@ import (
 	"github.com/ThreeDotsLabs/watermill"
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
+
+	"github.com/millstream/millstream/sdk/cloudevent"
 )
 
 // unit is one bound (possibly composed) function with its input and output
@@ -312,15 +314,23 @@ func (u *unit) handle(msg *message.Message) ([]*message.Message, error) {
 	if err != nil {
 		return nil, err
 	}
+	room, _ := msg.Context().Value(handlerRoomKey{}).(*attemptsContext)
+	return nil, u.process(msg.Context(), room, in, traceparent, middleware.MessageCorrelationID(msg))
+}
+
+// process decodes in, the payload of a message whose context is msgCtx,
+// calls the handler with it, in a context carrying the trace and
+// correlation id (in room, when not nil; see handlerContext), and sends
+// its output, held in the message's commit hold.
+func (u *unit) process(msgCtx context.Context, room *attemptsContext, in inbound, traceparent, correlation string) error {
 	v, err := u.st.decode(in, u.app.codecs)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	correlation := middleware.MessageCorrelationID(msg)
 	if correlation == "" {
 		correlation = in.attrs.ID
 	}
-	ctx := handlerContext(msg, u.hardCtx, traceparent, correlation)
+	ctx := handlerContext(room, u.hardCtx, traceparent, correlation)
 	var began time.Time
 	if u.app.timed {
 		began = time.Now()
@@ -330,16 +340,16 @@ func (u *unit) handle(msg *message.Message) ([]*message.Message, error) {
 		u.app.metrics.HandlerDuration(u.inName, time.Since(began))
 	}
 	if errors.Is(err, ErrNoOutput) {
-		return nil, nil
+		return nil
 	}
 	if err != nil {
 		u.app.metrics.HandlerError(u.inName)
-		return nil, err
+		return err
 	}
 	if u.outName == "" || isNil(out) {
-		return nil, nil
+		return nil
 	}
-	return nil, u.sendHeld(ctx, CommitHoldFrom(msg.Context()), out)
+	return u.sendHeld(ctx, CommitHoldFrom(msgCtx), out)
 }
 
 func (u *unit) send(ctx context.Context, v any) error {
@@ -354,23 +364,26 @@ func (u *unit) sendHeld(ctx context.Context, hold *CommitHold, v any) error {
 	if errors.Is(err, ErrNoOutput) {
 		return nil
 	}
-	ev, m, err := u.out.encode(ctx, &ob)
-	if err != nil {
-		return err
-	}
 	ap, async := u.pub.(AsyncPublisher)
 	async = async && hold != nil
 	var out *heldOutput
-	if async && ev != nil {
-		if ep, ok := ap.(EventPublisher); ok {
-			out = u.hold(hold)
-			if ep.PublishEvent(ctx, u.outProps.Destination, ev, u.out.conv, out.stored) {
-				return nil
-			}
-		}
+	var room *cloudevent.BinaryEvent
+	if async {
+		out = &heldOutput{u: u, h: hold}
+		room = &out.ev
+	}
+	ev, m, err := u.out.encode(ctx, &ob, room)
+	if err != nil {
+		return err
+	}
+	if async {
+		hold.add() // before the input's ack; out completes it
 	}
 	if ev != nil {
-		if m, err = u.out.eventMessage(ev); err != nil {
+		if ep, ok := ap.(EventPublisher); ok && async && ep.PublishEvent(ctx, u.outProps.Destination, ev, u.out.conv, out.stored) {
+			return nil
+		}
+		if m, err = u.out.eventMessage(ev, &ob); err != nil {
 			if out != nil {
 				out.release() // nothing pending: the failed handler's input is nacked
 			}
@@ -378,9 +391,6 @@ func (u *unit) sendHeld(ctx context.Context, hold *CommitHold, v any) error {
 		}
 	}
 	if async {
-		if out == nil {
-			out = u.hold(hold)
-		}
 		ap.PublishAsync(ctx, u.outProps.Destination, m, out.stored)
 		return nil
 	}
@@ -392,19 +402,14 @@ func (u *unit) sendHeld(ctx context.Context, hold *CommitHold, v any) error {
 }
 
 // heldOutput is an output published asynchronously, pending in its
-// input's commit hold: with the func value of its stored method, two
-// allocations for what CommitHold.Add and a completion that counts the
-// output took three.
+// input's commit hold, with room for its event: with the func value of its
+// stored method, two allocations for the output's event, its place in the
+// hold and the completion that counts it.
 type heldOutput struct {
 	u    *unit
 	h    *CommitHold
 	done atomic.Bool
-}
-
-// hold adds an output to h.
-func (u *unit) hold(h *CommitHold) *heldOutput {
-	h.add()
-	return &heldOutput{u: u, h: h}
+	ev   cloudevent.BinaryEvent
 }
 
 // stored completes the output: it counts it, or logs why it was not

@@ -81,11 +81,11 @@ func (c *attemptsContext) Value(key any) any {
 }
 
 // handlerContext returns withTrace(parent, traceparent, correlation) for
-// the handler of msg: in the room its attempts context has for the first
-// attempt, else (a later attempt, whose predecessor's context may still be
-// in use, or a message without one) newly allocated.
-func handlerContext(msg *message.Message, parent context.Context, traceparent, correlation string) context.Context {
-	if c, ok := msg.Context().Value(handlerRoomKey{}).(*attemptsContext); ok && !c.taken {
+// the handler of a message: in the room its attempts context c has for the
+// first attempt, else (a later attempt, whose predecessor's context may
+// still be in use, or a message without one) newly allocated.
+func handlerContext(c *attemptsContext, parent context.Context, traceparent, correlation string) context.Context {
+	if c != nil && !c.taken {
 		c.taken = true
 		c.handler = traceOn(parent, traceparent, correlation)
 		return &c.handler
@@ -106,6 +106,14 @@ func handlerContext(msg *message.Message, parent context.Context, traceparent, c
 // Retry sits inside deadLetter so that a message is retried before it is
 // given up on; the order is tested.
 func (u *unit) middlewares() []message.HandlerMiddleware {
+	out := []message.HandlerMiddleware{u.gateMiddleware}
+	out = append(out, u.app.middleware...)
+	return append(out, u.attemptMiddlewares()...)
+}
+
+// attemptMiddlewares are the middleware inside the gate and the
+// application's: dead letters, retries, attempt counts, Recoverer.
+func (u *unit) attemptMiddlewares() []message.HandlerMiddleware {
 	p := u.inProps
 	retry := middleware.Retry{
 		MaxRetries:      p.MaxAttempts - 1,
@@ -114,14 +122,12 @@ func (u *unit) middlewares() []message.HandlerMiddleware {
 		Multiplier:      p.BackOffMultiplier,
 		ShouldRetry:     func(rp middleware.RetryParams) bool { return !IsPermanent(rp.Err) },
 	}
-	out := []message.HandlerMiddleware{u.gateMiddleware}
-	out = append(out, u.app.middleware...)
-	return append(out,
+	return []message.HandlerMiddleware{
 		u.deadLetterMiddleware,
 		firstAttemptOutside(retry),
 		u.countMiddleware,
 		middleware.Recoverer,
-	)
+	}
 }
 
 // firstAttemptOutside is retry.Middleware, except that the first attempt is
@@ -133,6 +139,9 @@ func (u *unit) middlewares() []message.HandlerMiddleware {
 func firstAttemptOutside(retry middleware.Retry) message.HandlerMiddleware {
 	return func(h message.HandlerFunc) message.HandlerFunc {
 		return func(msg *message.Message) ([]*message.Message, error) {
+			if first, ok := replayed(msg.Context()); ok {
+				return retryAfter(retry, h, msg, nil, first, true)
+			}
 			if msg.Context().Err() != nil {
 				return retryAfter(retry, h, msg, nil, nil, false)
 			}
@@ -143,6 +152,28 @@ func firstAttemptOutside(retry middleware.Retry) message.HandlerMiddleware {
 			return retryAfter(retry, h, msg, out, err, true)
 		}
 	}
+}
+
+// replayContext is the context of a message whose first attempt was made
+// without it (deliveryChain) and failed with first: the chain replays that
+// attempt rather than making it again.
+type replayContext struct {
+	context.Context
+	first error
+}
+
+// replayed returns the error of the first attempt at the message whose
+// context (or attempts context) is ctx, when it was made without the
+// message.
+func replayed(ctx context.Context) (first error, ok bool) {
+	if a, is := ctx.(*attemptsContext); is {
+		ctx = a.Context
+	}
+	r, ok := ctx.(*replayContext)
+	if !ok {
+		return nil, false
+	}
+	return r.first, true
 }
 
 // retryAfter runs Watermill's Retry on msg; with replay, its first attempt
@@ -159,12 +190,22 @@ func retryAfter(retry middleware.Retry, h message.HandlerFunc, msg *message.Mess
 
 func (u *unit) gateMiddleware(h message.HandlerFunc) message.HandlerFunc {
 	return func(msg *message.Message) ([]*message.Message, error) {
-		if err := u.gate.wait(msg.Context(), u.stopping()); err != nil {
-			return nil, err // nack: redelivered once running again
+		if err := u.pass(msg.Context()); err != nil {
+			return nil, err
 		}
-		u.app.metrics.MessageIn(u.inName)
 		return h(msg)
 	}
+}
+
+// pass waits while the binding is paused, for the message whose context is
+// ctx, and counts it in; an error (the message's context or the binding
+// ended) nacks the message: it is delivered again once running again.
+func (u *unit) pass(ctx context.Context) error {
+	if err := u.gate.wait(ctx, u.stopping()); err != nil {
+		return err
+	}
+	u.app.metrics.MessageIn(u.inName)
+	return nil
 }
 
 func (u *unit) countMiddleware(h message.HandlerFunc) message.HandlerFunc {
@@ -181,6 +222,9 @@ func (u *unit) countMiddleware(h message.HandlerFunc) message.HandlerFunc {
 func (u *unit) deadLetterMiddleware(h message.HandlerFunc) message.HandlerFunc {
 	return func(msg *message.Message) ([]*message.Message, error) {
 		actx := &attemptsContext{Context: msg.Context()}
+		if _, ok := replayed(msg.Context()); ok {
+			actx.n = 1 // its first attempt was made
+		}
 		attempts := &actx.n
 		msg.SetContext(actx)
 		out, err := h(msg)

@@ -12,7 +12,8 @@ import (
 // When the subscriber of an input binding is a HandlerSubscriber, the SDK
 // gives it the binding's handler chain (its Watermill middleware, the
 // application's [WithMiddleware], the function) rather than running that
-// chain on a Watermill router.
+// chain on a Watermill router; when it is also a [DeliverySubscriber], the
+// SDK may give it deliveries instead (see there).
 //
 // Why: the router hands every message from the subscriber's goroutine to
 // its own, starts a goroutine for it, and wakes the subscriber when the

@@ -3,6 +3,7 @@ package stream
 import (
 	"fmt"
 	"reflect"
+	"unsafe"
 
 	"github.com/ThreeDotsLabs/watermill/message"
 
@@ -28,6 +29,9 @@ type outbound struct {
 	attrs   Message[struct{}]
 	// value is the handler's output as returned, for key functions.
 	value any
+	// shared: the encoded data are the bytes of the payload string (see
+	// sender.encode), which nothing may write.
+	shared bool
 }
 
 func newOutbound(v any) (outbound, error) {
@@ -67,11 +71,13 @@ func decoderFor[T any]() func(in inbound, codecs codecLookup) (any, error) {
 }
 
 // decodePayload fills target (a pointer) from in. string and []byte targets
-// take the data as it is, whatever the content type.
+// take the data as it is, whatever the content type. A string shares the
+// data's bytes: a received message's payload is not written once received
+// (see WithMiddleware), and an adapted output's data are a copy of its own.
 func decodePayload(in *inbound, target any, codecs codecLookup) error {
 	switch t := target.(type) {
 	case *string:
-		*t = string(in.data)
+		*t = bytesString(in.data)
 		return nil
 	case *[]byte:
 		*t = append([]byte(nil), in.data...)
@@ -115,6 +121,25 @@ func encodePayload(payload any, contentType string, codecs codecLookup) ([]byte,
 		return nil, "", fmt.Errorf("encode %T as %s: %w", payload, contentType, err)
 	}
 	return data, contentType, nil
+}
+
+// bytesString is b as a string, sharing b's bytes: b must not be written
+// afterwards.
+func bytesString(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
+}
+
+// stringBytes is s's own bytes, for data that are only read: nothing may
+// write them. "" is an empty slice, not nil (a nil record value is a
+// Kafka tombstone).
+func stringBytes(s string) []byte {
+	if s == "" {
+		return []byte{}
+	}
+	return unsafe.Slice(unsafe.StringData(s), len(s))
 }
 
 func naturalContentType(payload any) string {

@@ -7,6 +7,7 @@ import (
 	"maps"
 	"mime"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -94,15 +95,21 @@ type sender struct {
 // event), else an sdk-go event. Attributes the handler set are validated
 // by [cloudevent.ToMessage].
 func (s *sender) message(ctx context.Context, out *outbound) (*message.Message, error) {
-	ev, msg, err := s.encode(ctx, out)
+	ev, msg, err := s.encode(ctx, out, nil)
 	if ev != nil {
-		return s.eventMessage(ev)
+		return s.eventMessage(ev, out)
 	}
 	return msg, err
 }
 
-// eventMessage is the message of an event encode returned.
-func (s *sender) eventMessage(ev *cloudevent.BinaryEvent) (*message.Message, error) {
+// eventMessage is the message of the event encode returned for out. Its
+// payload is a copy of data that are a string's bytes: a publisher may
+// write into a message's payload.
+func (s *sender) eventMessage(ev *cloudevent.BinaryEvent, out *outbound) (*message.Message, error) {
+	if out.shared {
+		ev.Data = slices.Clone(ev.Data)
+		out.shared = false
+	}
 	msg, err := ev.Message(s.conv)
 	if err != nil {
 		return nil, fmt.Errorf("binding %s: %w", s.binding, err)
@@ -111,15 +118,24 @@ func (s *sender) eventMessage(ev *cloudevent.BinaryEvent) (*message.Message, err
 }
 
 // encode is message, but for the short way (binary mode, see event) it
-// returns the event rather than its message.
-func (s *sender) encode(ctx context.Context, out *outbound) (*cloudevent.BinaryEvent, *message.Message, error) {
+// returns the event rather than its message: room, when not nil, is where
+// the event is made.
+func (s *sender) encode(ctx context.Context, out *outbound, room *cloudevent.BinaryEvent) (*cloudevent.BinaryEvent, *message.Message, error) {
 	a := &out.attrs
 	ct := a.ContentType
 	if ct == "" {
 		ct = s.props.ContentType
 	}
-	data, ct, err := encodePayload(out.payload, ct, s.app.codecs)
-	if err != nil {
+	var data []byte
+	var err error
+	if str, ok := out.payload.(string); ok {
+		// The string's own bytes: an event's data are only read (see
+		// EventPublisher); any other way gets a copy (eventMessage, below).
+		data, out.shared = stringBytes(str), true
+		if ct == "" {
+			ct = naturalContentType(str)
+		}
+	} else if data, ct, err = encodePayload(out.payload, ct, s.app.codecs); err != nil {
 		return nil, nil, fmt.Errorf("binding %s: %w", s.binding, err)
 	}
 	trusted := a.Source == "" && a.Type == "" && a.Subject == "" && a.ContentType == "" && len(a.Extensions) == 0 &&
@@ -130,7 +146,7 @@ func (s *sender) encode(ctx context.Context, out *outbound) (*cloudevent.BinaryE
 		key = s.key(out.value)
 	}
 	if trusted && a.ID == "" && s.app.sourceOK && !s.props.Structured && s.props.PartitionKey == "" {
-		return s.event(out, data, ct, trace, key), nil, nil
+		return s.event(out, data, ct, trace, key, room), nil, nil
 	}
 	// One allocation holds the context and what its pointers point to.
 	h := &outContext{}
@@ -179,6 +195,9 @@ func (s *sender) encode(ctx context.Context, out *outbound) (*cloudevent.BinaryE
 		// A new trace when the message handled had none.
 		ec.Extensions[cloudevent.TraceparentExtension] = cloudevent.ChildTraceparent(trace.traceparent)
 	}
+	if out.shared {
+		data = slices.Clone(data)
+	}
 	e := event.Event{Context: ec, DataEncoded: data}
 	if key == "" && s.props.PartitionKey != "" {
 		key = keyFrom(s.props.PartitionKey, &e, a.Headers)
@@ -207,9 +226,14 @@ func (s *sender) encode(ctx context.Context, out *outbound) (*cloudevent.BinaryE
 // time and the key set by the handler, and no partition-key expression.
 // Every attribute is valid by construction, so the event is given by its
 // parts, without an sdk-go event; its metadata are what finish would add.
-func (s *sender) event(out *outbound, data []byte, ct string, trace traceInfo, key string) *cloudevent.BinaryEvent {
+// It is made in room (a new event when nil).
+func (s *sender) event(out *outbound, data []byte, ct string, trace traceInfo, key string, room *cloudevent.BinaryEvent) *cloudevent.BinaryEvent {
 	a := &out.attrs
-	ev := &cloudevent.BinaryEvent{Attributes: cloudevent.Attributes{
+	ev := room
+	if ev == nil {
+		ev = new(cloudevent.BinaryEvent)
+	}
+	*ev = cloudevent.BinaryEvent{Attributes: cloudevent.Attributes{
 		ID:           cloudevent.NewID(),
 		Source:       s.app.sourceText,
 		Type:         s.typeName(out.payload),
@@ -349,6 +373,15 @@ func keyFrom(spec string, e *event.Event, headers map[string]string) string {
 	return ""
 }
 
+// binaryInbound is the inbound of data whose attributes ReadBinary read
+// as b.
+func binaryInbound(b *cloudevent.Attributes, data []byte) inbound {
+	in := inbound{data: data}
+	a := &in.attrs
+	a.ID, a.Source, a.Type, a.Subject, a.Time, a.ContentType = b.ID, b.Source, b.Type, b.Subject, b.Time, b.ContentType
+	return in
+}
+
 // receive turns a received message into an inbound, with the content type
 // defaulting to the binding's. Without attrs, only what decoding a payload
 // needs is kept (content type, id): the extensions and headers are skipped,
@@ -356,10 +389,7 @@ func keyFrom(spec string, e *event.Event, headers map[string]string) string {
 func receive(msg *message.Message, conv cloudevent.Convention, contentType string, attrs bool) (inbound, string, error) {
 	if !attrs {
 		if b, ok := cloudevent.ReadBinary(msg, conv); ok {
-			in := inbound{data: msg.Payload}
-			a := &in.attrs
-			a.ID, a.Source, a.Type, a.Subject, a.Time, a.ContentType = b.ID, b.Source, b.Type, b.Subject, b.Time, b.ContentType
-			return in, b.Traceparent, nil
+			return binaryInbound(&b, msg.Payload), b.Traceparent, nil
 		}
 	}
 	e, err := cloudevent.FromMessage(msg, conv)

@@ -1,9 +1,12 @@
 package stream_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"maps"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -263,6 +266,90 @@ func TestOutputsAsEvents(t *testing.T) {
 			if !maps.Equal(general[i], md[i]) {
 				t.Errorf("output %d: the general way %v, %s %v", i, general[i], name, md[i])
 			}
+		}
+	}
+}
+
+// scribbleBinder is the memory binder with publishers that write over each
+// message's payload once they passed on a copy of it, as a publisher that
+// reuses its buffers may; with async, they publish asynchronously and
+// decline events.
+type scribbleBinder struct {
+	*memory.Binder
+	async bool
+}
+
+func (b *scribbleBinder) Publisher(ctx context.Context, p stream.Publication) (message.Publisher, error) {
+	pub, err := b.Binder.Publisher(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	if b.async {
+		return &asyncScribbler{scribbler{pub}}, nil
+	}
+	return scribbler{pub}, nil
+}
+
+type scribbler struct{ message.Publisher }
+
+func (s scribbler) Publish(topic string, msgs ...*message.Message) error {
+	for _, m := range msgs {
+		c := m.Copy()
+		c.Payload = bytes.Clone(m.Payload)
+		if err := s.Publisher.Publish(topic, c); err != nil {
+			return err
+		}
+		for i := range m.Payload {
+			m.Payload[i] = '#'
+		}
+	}
+	return nil
+}
+
+type asyncScribbler struct{ scribbler }
+
+func (s *asyncScribbler) PublishAsync(_ context.Context, topic string, msg *message.Message, done func(error)) {
+	done(s.Publish(topic, msg))
+}
+
+func (s *asyncScribbler) PublishEvent(context.Context, string, *cloudevent.BinaryEvent, cloudevent.Convention, func(error)) bool {
+	return false
+}
+
+// A string a handler returns is sent without a copy only to a publisher
+// that takes events (which must not write into their data); a publisher
+// given a message may write into its payload without changing the
+// handler's string, whichever way the output was made.
+func TestStringOutputsKeepTheirBytes(t *testing.T) {
+	for _, async := range []bool{false, true} {
+		for _, subject := range []string{"", "s"} {
+			var mu sync.Mutex
+			var kept []string
+			a := stream.New(stream.Config{Bindings: map[string]stream.BindingProperties{
+				"twice-in-0":  {Destination: "words", Group: "g"},
+				"twice-out-0": {Destination: "twice"},
+			}}, stream.WithBinder("memory", &scribbleBinder{Binder: memory.New(), async: async}))
+			if err := a.Register(stream.Function("twice", func(_ context.Context, in string) (stream.Message[string], error) {
+				out := strings.Repeat(in, 2)
+				mu.Lock()
+				kept = append(kept, out)
+				mu.Unlock()
+				return stream.Message[string]{Payload: out, Subject: subject}, nil
+			})); err != nil {
+				t.Fatal(err)
+			}
+			h := streamtest.Run(t, a)
+			for _, w := range []string{"ab", "cd"} {
+				h.Send("twice-in-0", w)
+				if got := streamtest.Receive[string](t, h, "twice-out-0"); got.Payload != w+w {
+					t.Errorf("async %v, subject %q: output %q, want %q", async, subject, got.Payload, w+w)
+				}
+			}
+			mu.Lock()
+			if len(kept) != 2 || kept[0] != "abab" || kept[1] != "cdcd" {
+				t.Errorf("async %v, subject %q: the handler's strings became %q", async, subject, kept)
+			}
+			mu.Unlock()
 		}
 	}
 }
