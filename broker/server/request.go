@@ -130,6 +130,11 @@ func uvarint(b []byte) (uint64, []byte, error) {
 // whose response header stays v0 so clients can parse it before they know
 // the broker's versions), then the body.
 func appendResponse(dst []byte, corr int32, resp kmsg.Response) []byte {
+	if n := len(dst) + responseSizeHint(resp); cap(dst) < n {
+		// A fetch response is mostly record bytes: growing the buffer by
+		// doubling would copy them about twice more.
+		dst = append(make([]byte, 0, n), dst...)
+	}
 	start := len(dst)
 	dst = append(dst, 0, 0, 0, 0)
 	dst = binary.BigEndian.AppendUint32(dst, uint32(corr))
@@ -139,6 +144,26 @@ func appendResponse(dst []byte, corr int32, resp kmsg.Response) []byte {
 	dst = resp.AppendTo(dst)
 	binary.BigEndian.PutUint32(dst[start:], uint32(len(dst)-start-4))
 	return dst
+}
+
+// responseSizeHint is a little more than the encoded size of a fetch
+// response (its record bytes plus room for the fields around them), and 0
+// for other responses, which are small.
+func responseSizeHint(resp kmsg.Response) int {
+	f, ok := resp.(*kmsg.FetchResponse)
+	if !ok {
+		return 0
+	}
+	n := 64
+	for i := range f.Topics {
+		t := &f.Topics[i]
+		n += 64 + len(t.Topic)
+		for j := range t.Partitions {
+			p := &t.Partitions[j]
+			n += 96 + len(p.RecordBatches) + 32*len(p.AbortedTransactions)
+		}
+	}
+	return n
 }
 
 // response returns the empty response to r, at r's version, with kmsg's
