@@ -108,3 +108,15 @@ func NewDelivery(ctx context.Context, rec *kgo.Record) (stream.Delivery, *stream
 	d := &delivery{rc: recordContext{Context: ctx, rec: rec}, dm: &DefaultMarshaler{}}
 	return d, &d.rc.hold
 }
+
+// BinderFetchPauses sums [FetchPauses] over the subscribers b made that are
+// still open.
+func BinderFetchPauses(b *Binder) int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	n := 0
+	for s := range b.subs {
+		n += FetchPauses(s)
+	}
+	return n
+}

@@ -277,6 +277,10 @@ func runSDK(b *testing.B, brokers []string, adm *kadm.Client, partitions int32, 
 	d := watchOutput(b, adm, outSDK, int64(n), &sdkFirst)
 	cpu = cpuTime() - cpu
 	b.StopTimer()
+	if async {
+		// The flow control's pauses (a partition whose buffer stayed full).
+		b.ReportMetric(float64(kafka.BinderFetchPauses(kb)), "sdk-fetch-pauses")
+	}
 	if err := app.Stop(context.Background()); err != nil {
 		b.Error(err)
 	}
