@@ -36,7 +36,10 @@ func TestPipelinedCrashLosesNothing(t *testing.T) {
 		}
 	}
 	var handled atomic.Int64
-	crashNow := make(chan struct{})
+	// crashNow: half the inputs were handled; crashing: the crash begins.
+	// Calls from three quarters on wait for the crash to begin, so that it
+	// comes mid-stream however late the test goroutine runs.
+	crashNow, crashing := make(chan struct{}), make(chan struct{})
 	start := func() (*stream.App, *kafka.Binder) {
 		kb, err := kafka.New(context.Background(), kafka.Config{Connection: kafka.Connection{Brokers: brokers},
 			AutoCreateTopics: true, CommitInterval: 5 * time.Millisecond})
@@ -48,8 +51,11 @@ func TestPipelinedCrashLosesNothing(t *testing.T) {
 			"upper-out-0": {Destination: out, PartitionCount: 4},
 		}}, stream.WithBinder("kafka", kb))
 		if err := app.Register(stream.Function("upper", func(_ context.Context, s string) (string, error) {
-			if handled.Add(1) == n/2 {
+			switch k := handled.Add(1); {
+			case k == n/2:
 				close(crashNow) // the test crashes the app while it goes on
+			case k >= 3*n/4:
+				<-crashing
 			}
 			return strings.ToUpper(s), nil
 		})); err != nil {
@@ -93,18 +99,14 @@ func TestPipelinedCrashLosesNothing(t *testing.T) {
 	case <-time.After(waitFor):
 		t.Fatalf("%d inputs handled before the deadline, want %d", handled.Load(), n/2)
 	}
+	close(crashing)
 	kafka.Crash(kb)
 	atCrash := outputs()
 	app.Stop(context.Background()) // errors expected: its clients are gone
 	if atCrash >= n {
 		t.Fatalf("all %d outputs existed at the crash: nothing was mid-stream", atCrash)
 	}
-	offs, err := adm.FetchOffsets(context.Background(), "g")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var committed int64
-	offs.Each(func(o kadm.OffsetResponse) { committed += max(o.At, 0) })
+	committed := committedInputs(t, adm)
 	t.Logf("at the crash: %d of %d outputs stored, %d inputs committed", atCrash, n, committed)
 	if committed > atCrash {
 		t.Fatalf("%d inputs committed but only %d outputs stored: a commit passed an unstored output", committed, atCrash)
@@ -133,4 +135,16 @@ func TestPipelinedCrashLosesNothing(t *testing.T) {
 			t.Fatalf("no output %s", w)
 		}
 	}
+}
+
+// committedInputs sums the offsets group g committed.
+func committedInputs(t *testing.T, adm *kadm.Client) int64 {
+	t.Helper()
+	offs, err := adm.FetchOffsets(context.Background(), "g")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var committed int64
+	offs.Each(func(o kadm.OffsetResponse) { committed += max(o.At, 0) })
+	return committed
 }

@@ -82,7 +82,7 @@ func TestStartWithStaleMember(t *testing.T) {
 	if testing.Short() {
 		t.Skip("waits out a session timeout")
 	}
-	const session = 8 * time.Second
+	const session = 12 * time.Second
 	b := brokertest.Start(t)
 	topic := newTopic(t)
 	group := "g-" + topic

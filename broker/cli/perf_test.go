@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/millstream/millstream/broker/brokertest"
@@ -91,7 +92,19 @@ func TestPerfProduceEndsWhenBrokerGoesAway(t *testing.T) {
 			"--timeout", "2s", "--record-size", "512", "--json", "--progress-interval", "0")
 		done <- result{out, stderr, err}
 	}()
-	time.Sleep(time.Second) // let records flow first; the test holds wherever the stop lands
+	// Let records flow first (the test holds wherever the stop lands, but a
+	// stop before the first record is stored proves less).
+	adm := kadm.NewClient(connect(t, b.Addr(), kgo.MetadataMinAge(10*time.Millisecond)))
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		ends, err := adm.ListEndOffsets(context.Background(), "gone")
+		if err == nil && ends.Error() == nil {
+			var stored int64
+			ends.Each(func(o kadm.ListedOffset) { stored += o.Offset })
+			if stored > 0 {
+				break
+			}
+		}
+	}
 	b.Close()
 	select {
 	case r := <-done:

@@ -32,14 +32,16 @@ func produceLines(t *testing.T, addr, input string, s cli.ProducerSettings, o cl
 }
 
 // consumeAll runs Consume with a fresh client until it has want records
-// (at most 5s), or, with want 0, until idle for 300ms.
+// (at most 5s), or, with want 0, until idle for 2s (a first fetch on a
+// loaded machine, against a broker that fsyncs every produce, can take a
+// good part of a second).
 func consumeAll(t *testing.T, addr string, want int64, o cli.ConsumeOptions) (string, int64) {
 	t.Helper()
 	if want > 0 && o.MaxMessages == 0 {
 		o.MaxMessages = want
 	}
 	if o.IdleTimeout == 0 {
-		o.IdleTimeout = 300 * time.Millisecond
+		o.IdleTimeout = 2 * time.Second
 		if want > 0 {
 			o.IdleTimeout = 5 * time.Second
 		}
@@ -105,7 +107,7 @@ func TestProduceKeepsOrderOnOnePartition(t *testing.T) {
 			}
 		})
 	}
-	out, count := consumeAll(t, b.Addr(), 3*n+1, cli.ConsumeOptions{Topic: "seq", Partition: 2, IdleTimeout: 300 * time.Millisecond, Start: "earliest"})
+	out, count := consumeAll(t, b.Addr(), 3*n+1, cli.ConsumeOptions{Topic: "seq", Partition: 2, IdleTimeout: 2 * time.Second, Start: "earliest"})
 	if count != 3*n {
 		t.Fatalf("consumed %d records from partition 2, want %d", count, 3*n)
 	}
@@ -181,9 +183,9 @@ func TestProduceConsumeCommands(t *testing.T) {
 	if !strings.Contains(stderr, "consumed 2 records") {
 		t.Errorf("consume stderr = %q, want a count", stderr)
 	}
-	out, _, err = run(t, "", "consume", "cmd", "--offset", "1", "--timeout", "500ms", "--format", "json")
+	out, _, err = run(t, "", "consume", "cmd", "--offset", "1", "--timeout", "2s", "--format", "json")
 	if err != nil || !strings.Contains(out, `"offset":1`) || !strings.Contains(out, `"key":"b"`) || strings.Count(out, "\n") != 1 {
-		t.Errorf("consume --offset 1 --format json = %q, %v", out, err)
+		t.Errorf("consume --offset 1 --timeout 2s --format json = %q, %v", out, err)
 	}
 	_, _, err = run(t, "x\n", "produce", "nosuch")
 	if err == nil || !strings.Contains(err.Error(), `"nosuch" does not exist`) {

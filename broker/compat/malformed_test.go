@@ -160,9 +160,10 @@ func TestMalformedFramesCloseTheConnection(t *testing.T) {
 				t.Fatalf("frame %d: dial: %v", i, err)
 			}
 			c.Write(msg)
-			err = closedOrAnswered(c, 5*time.Second)
+			within := answerWithin(msg)
+			err = closedOrAnswered(c, min(within, 20*time.Second))
 			c.Close()
-			if err != nil && mayWait(msg) < 5*time.Second {
+			if err != nil && within <= 20*time.Second {
 				t.Fatalf("frame %d (% x): %v", i, msg, err)
 			}
 			// Otherwise the flips made a valid Fetch that asks for a long
@@ -277,25 +278,34 @@ func closedOrAnswered(c *rawConn, timeout time.Duration) error {
 	return nil
 }
 
-// mayWait returns how long a framed request may rightly go unanswered: the
-// max wait of a well-formed Fetch, forever for a well-formed Produce with
-// acks=0 (Kafka sends no response to those), and zero for anything else. It
-// reads the request header (v1, or v2 with tagged fields for flexible
-// versions) the way the broker does, then lets kmsg decode the body.
-func mayWait(msg []byte) time.Duration {
+// answerWithin returns how long the broker may rightly take to answer or
+// close the connection after a framed request: 5s, plus the max wait of a
+// well-formed Fetch, plus 50ms a partition for a well-formed CreateTopics
+// (each is created on disk, with fsyncs); forever for a well-formed Produce
+// with acks=0 (Kafka sends no response to those). It reads the request
+// header (v1, or v2 with tagged fields for flexible versions) the way the
+// broker does, then lets kmsg decode the body.
+func answerWithin(msg []byte) time.Duration {
+	const base = 5 * time.Second
 	req, ok := decodeRequest(msg)
 	if !ok {
-		return 0
+		return base
 	}
 	switch r := req.(type) {
 	case *kmsg.FetchRequest:
-		return time.Duration(r.MaxWaitMillis) * time.Millisecond
+		return base + time.Duration(max(r.MaxWaitMillis, 0))*time.Millisecond
+	case *kmsg.CreateTopicsRequest:
+		var partitions int64
+		for _, t := range r.Topics {
+			partitions += int64(max(t.NumPartitions, 0))
+		}
+		return base + time.Duration(partitions)*50*time.Millisecond
 	case *kmsg.ProduceRequest:
 		if r.Acks == 0 {
 			return time.Duration(math.MaxInt64)
 		}
 	}
-	return 0
+	return base
 }
 
 // decodeRequest decodes a framed request as the broker does, reporting
@@ -366,37 +376,47 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 func crc32c(b []byte) uint32 { return crc32.Checksum(b, castagnoli) }
 
-func TestMayWaitReadsTheRequest(t *testing.T) {
+func TestAnswerWithinReadsTheRequest(t *testing.T) {
 	f := kmsg.NewRequestFormatter(kmsg.FormatterClientID("fuzz"))
 	for _, version := range []int16{4, 11, 12} {
 		fetch := kmsg.NewPtrFetchRequest()
 		fetch.Version = version
 		fetch.MaxWaitMillis = 58_000
 		msg := f.AppendRequest(nil, fetch, 1)
-		if got := mayWait(msg); got != 58*time.Second {
-			t.Errorf("mayWait(Fetch v%d, max wait 58s) = %v, want 58s", version, got)
+		if got := answerWithin(msg); got != 63*time.Second {
+			t.Errorf("answerWithin(Fetch v%d, max wait 58s) = %v, want 63s", version, got)
 		}
 	}
 	meta := kmsg.NewPtrMetadataRequest()
 	meta.Version = 4
-	if got := mayWait(f.AppendRequest(nil, meta, 1)); got != 0 {
-		t.Errorf("mayWait(Metadata) = %v, want 0", got)
+	if got := answerWithin(f.AppendRequest(nil, meta, 1)); got != 5*time.Second {
+		t.Errorf("answerWithin(Metadata) = %v, want 5s", got)
 	}
 	fetch := kmsg.NewPtrFetchRequest()
 	fetch.Version = 11
 	fetch.MaxWaitMillis = 58_000
 	msg := f.AppendRequest(nil, fetch, 1)
-	if got := mayWait(msg[:len(msg)-3]); got != 0 {
-		t.Errorf("mayWait(truncated Fetch) = %v, want 0", got)
+	if got := answerWithin(msg[:len(msg)-3]); got != 5*time.Second {
+		t.Errorf("answerWithin(truncated Fetch) = %v, want 5s", got)
+	}
+	ct := kmsg.NewPtrCreateTopicsRequest()
+	ct.Version = 5
+	for _, n := range []int32{200, -1} {
+		ctt := kmsg.NewCreateTopicsRequestTopic()
+		ctt.Topic, ctt.NumPartitions, ctt.ReplicationFactor = "t", n, 1
+		ct.Topics = append(ct.Topics, ctt)
+	}
+	if got := answerWithin(f.AppendRequest(nil, ct, 1)); got != 15*time.Second {
+		t.Errorf("answerWithin(CreateTopics of 200 and -1 partitions) = %v, want 15s", got)
 	}
 	for _, acks := range []int16{0, 1, -1} {
 		produce := kmsg.NewPtrProduceRequest()
 		produce.Version = 7
 		produce.Acks = acks
 		produce.TimeoutMillis = 1000
-		got := mayWait(f.AppendRequest(nil, produce, 1))
+		got := answerWithin(f.AppendRequest(nil, produce, 1))
 		if want := acks == 0; (got == time.Duration(math.MaxInt64)) != want {
-			t.Errorf("mayWait(Produce acks=%d) = %v, want forever: %t", acks, got, want)
+			t.Errorf("answerWithin(Produce acks=%d) = %v, want forever: %t", acks, got, want)
 		}
 	}
 }

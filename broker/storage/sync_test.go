@@ -235,7 +235,7 @@ func TestSyncAllRunsFsyncsTogether(t *testing.T) {
 		}
 		select {
 		case <-all:
-		case <-time.After(2 * time.Second):
+		case <-time.After(10 * time.Second):
 			serial.Store(true)
 		}
 	})
@@ -253,7 +253,7 @@ func TestSyncAllRunsFsyncsTogether(t *testing.T) {
 		}
 		points = append(points, storage.SyncPoint{Log: l, UpTo: res.LastOffset + 1})
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	if err := storage.SyncAll(ctx, points...); err != nil {
 		t.Fatal(err)
