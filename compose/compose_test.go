@@ -69,7 +69,7 @@ func TestStack(t *testing.T) {
 	}
 	// The images' binaries are compiled first, with a bound of their own:
 	// on a fresh checkout, while other packages' tests compile and run,
-	// that alone took most of the two minutes that bound the stack's run.
+	// that alone took most of the two minutes that once bound the stack's run.
 	buildCtx, cancelBuild := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancelBuild()
 	build := exec.CommandContext(buildCtx, "../scripts/build-images")
@@ -78,7 +78,8 @@ func TestStack(t *testing.T) {
 		t.Fatalf("scripts/build-images: %v\n%s", err, out)
 	}
 	t.Logf("scripts/build-images: %v", time.Since(start).Round(time.Millisecond))
-	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	// Two stack starts (each waits up to STACK_WAIT_SECONDS) and the reads.
+	ctx, cancel := context.WithTimeout(context.Background(), 240*time.Second)
 	defer cancel()
 
 	ports := freePorts(t, 4)
