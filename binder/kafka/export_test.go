@@ -29,12 +29,16 @@ func sumMembers(s *Subscriber, count func(*member) int32) int {
 
 // BinderAssignments sums [Assignments] over the subscribers b made that are
 // still open.
-func BinderAssignments(b *Binder) int {
+func BinderAssignments(b *Binder) int { return sumSubscribers(b, Assignments) }
+
+// sumSubscribers sums count over the subscribers b made that are still
+// open.
+func sumSubscribers(b *Binder, count func(*Subscriber) int) int {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	n := 0
 	for s := range b.subs {
-		n += Assignments(s)
+		n += count(s)
 	}
 	return n
 }
@@ -111,12 +115,4 @@ func NewDelivery(ctx context.Context, rec *kgo.Record) (stream.Delivery, *stream
 
 // BinderFetchPauses sums [FetchPauses] over the subscribers b made that are
 // still open.
-func BinderFetchPauses(b *Binder) int {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	n := 0
-	for s := range b.subs {
-		n += FetchPauses(s)
-	}
-	return n
-}
+func BinderFetchPauses(b *Binder) int { return sumSubscribers(b, FetchPauses) }
