@@ -106,12 +106,17 @@ func ReadDelivery(m DefaultMarshaler, rec *kgo.Record, c cloudevent.Convention) 
 func MessagesMade() int64 { return messagesMade.Load() }
 
 // NewDelivery is the delivery of rec, as SubscribeDeliveries hands it to a
-// handler, with the default marshaler, ctx as its message context and its
-// commit hold.
-func NewDelivery(ctx context.Context, rec *kgo.Record) (stream.Delivery, *stream.CommitHold) {
-	d := &delivery{rc: recordContext{Context: ctx, rec: rec}, dm: &DefaultMarshaler{}}
+// handler, with the default marshaler, and its commit hold. Its context has
+// values's values (a partition gives it a context that never ends) and ends
+// with EndDelivery.
+func NewDelivery(values context.Context, rec *kgo.Record) (stream.Delivery, *stream.CommitHold) {
+	d := &delivery{rc: recordContext{Context: values, rec: rec}, dm: &DefaultMarshaler{}}
 	return d, &d.rc.hold
 }
+
+// EndDelivery ends the context of a delivery NewDelivery made, as the
+// partition does once it is done with the message.
+func EndDelivery(d stream.Delivery) { d.(*delivery).rc.end() }
 
 // BinderFetchPauses sums [FetchPauses] over the subscribers b made that are
 // still open.

@@ -3,6 +3,7 @@ package kafka
 import (
 	"context"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"unsafe"
 
@@ -24,13 +25,92 @@ type positionKey struct{}
 
 // recordContext is the context of the message of a delivered record: it
 // carries the record's position (for PositionFrom) and the message's commit
-// hold, and has room for the record's place among the held ones (ack), so
-// that a delivery takes one allocation for the three.
+// hold, has room for the record's place among the held ones (ack), and ends
+// when the partition is done with the message (end), so that a delivery
+// takes one allocation for the four. Its parent, the embedded Context,
+// carries values only and never ends. Its Done channel is made when first
+// asked for, which on the SDK's path is never; AfterFunc lets contexts
+// derived from it end with it without a goroutine of their own.
 type recordContext struct {
 	context.Context
 	rec  *kgo.Record
 	hold stream.CommitHold
 	held heldRecord
+
+	mu     sync.Mutex
+	done   chan struct{} // made by Done
+	err    error         // context.Canceled once ended
+	afters []*afterCall
+}
+
+// afterCall is a function registered with recordContext.AfterFunc.
+type afterCall struct {
+	f       func()
+	settled bool // started, or stopped
+}
+
+// Done implements [context.Context].
+func (c *recordContext) Done() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.done == nil {
+		c.done = make(chan struct{})
+		if c.err != nil {
+			close(c.done)
+		}
+	}
+	return c.done
+}
+
+// Err implements [context.Context].
+func (c *recordContext) Err() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.err
+}
+
+// AfterFunc arranges for f to run in its own goroutine once c ends, as
+// [context.AfterFunc] does; the context package uses it for contexts
+// derived from c.
+func (c *recordContext) AfterFunc(f func()) (stop func() bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	a := &afterCall{f: f}
+	if c.err != nil {
+		a.settled = true
+		go f()
+	} else {
+		c.afters = append(c.afters, a)
+	}
+	return func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if a.settled {
+			return false
+		}
+		a.settled = true
+		return true
+	}
+}
+
+// end ends c (context.Canceled); later calls do nothing.
+func (c *recordContext) end() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.err != nil {
+		return
+	}
+	c.err = context.Canceled
+	if c.done != nil {
+		close(c.done)
+	}
+	for _, a := range c.afters {
+		if !a.settled {
+			a.settled = true
+			go a.f()
+		}
+	}
+	c.afters = nil
 }
 
 // delivery is the [stream.Delivery] of a record (SubscribeDeliveries),

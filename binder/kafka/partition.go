@@ -37,22 +37,23 @@ type partition struct {
 	expired <-chan struct{}
 	// done is closed when run returned.
 	done chan struct{}
-	// ctx ends the messages' contexts (messageContext); it is canceled
+	// ctx ends the messages' contexts (newDelivery); it is canceled
 	// once the wait for a delivered message after stop is over.
 	ctx    context.Context
 	cancel context.CancelFunc
 	// msgParent is ctx without its cancellation, the parent of each
-	// message's context (see messageContext).
+	// message's context (see newDelivery).
 	msgParent context.Context
-	// callCancel cancels the context of the message whose handler call is
-	// in progress (SubscribeHandler, SubscribeDeliveries), for a call that
-	// ends in runtime.Goexit. Only the partition's goroutine uses it.
-	callCancel context.CancelFunc
+	// inCall is the context of the message whose handler call is in
+	// progress (SubscribeHandler, SubscribeDeliveries), ended for a call
+	// that ends in runtime.Goexit. Only the partition's goroutine uses it.
+	inCall *recordContext
 
 	// mu guards the fields below.
 	mu sync.Mutex
-	// msgCancel ends the context of the message delivered last.
-	msgCancel context.CancelFunc
+	// last is the context of the message delivered last, which the end of
+	// ctx ends.
+	last *recordContext
 	queue     []*kgo.Record
 	// fetchPaused: the member paused fetching this partition because the
 	// queue stayed full (member.waitRoom).
@@ -102,28 +103,32 @@ func newPartition(m *member, id int32) *partition {
 	context.AfterFunc(p.ctx, func() {
 		p.mu.Lock()
 		defer p.mu.Unlock()
-		if p.msgCancel != nil {
-			p.msgCancel()
+		if p.last != nil {
+			p.last.end()
 		}
 	})
 	return p
 }
 
-// messageContext returns the context of a message about to be delivered:
-// it holds the partition context's values and ends when cancel is called or
-// the partition's context ends. Unlike a context.WithCancel of the
-// partition's context it is not registered with it (a lock and a map entry
-// for every message, both shared by the partition's messages): the
-// partition ends the context of the message it delivered last itself.
-func (p *partition) messageContext() (context.Context, context.CancelFunc) {
-	ctx, cancel := context.WithCancel(p.msgParent)
-	p.mu.Lock()
-	p.msgCancel = cancel
-	p.mu.Unlock()
-	if p.ctx.Err() != nil { // ended before msgCancel was set
-		cancel()
+// newDelivery returns the delivery of rec, whose message, when not nil, was
+// made already. Its context holds the partition context's values and ends
+// when the partition is done with it (recordContext.end) or the partition's
+// context ends. Unlike a context.WithCancel of the partition's context it
+// is not registered with it (a lock and a map entry for every message, both
+// shared by the partition's messages): the partition ends the context of
+// the message it delivered last itself.
+func (p *partition) newDelivery(rec *kgo.Record, msg *message.Message) *delivery {
+	d := &delivery{rc: recordContext{Context: p.msgParent, rec: rec}, msg: msg, dm: p.m.dm}
+	if msg != nil {
+		msg.SetContext(&d.rc)
 	}
-	return ctx, cancel
+	p.mu.Lock()
+	p.last = &d.rc
+	p.mu.Unlock()
+	if p.ctx.Err() != nil { // ended before last was set
+		d.rc.end()
+	}
+	return d
 }
 
 // push queues fetched records. A queue that reaches MaxBufferedRecords
@@ -191,9 +196,9 @@ func (p *partition) loop(again bool) {
 			// A handler called runtime.Goexit (SubscribeHandler,
 			// SubscribeDeliveries): this
 			// goroutine ends, the partition goes on in a new one.
-			if p.callCancel != nil {
-				p.callCancel()
-				p.callCancel = nil
+			if p.inCall != nil {
+				p.inCall.end()
+				p.inCall = nil
 			}
 			p.requeueCurrent()
 			go p.loop(true)
@@ -284,26 +289,22 @@ func (p *partition) deliver(rec *kgo.Record, seq uint64) bool {
 				return true
 			}
 		}
-		ctx, cancel := p.messageContext()
-		d := &delivery{rc: recordContext{Context: ctx, rec: rec}, msg: msg, dm: p.m.dm}
+		d := p.newDelivery(rec, msg)
 		rc := &d.rc
 		hold := &rc.hold
-		if msg != nil {
-			msg.SetContext(rc)
-		}
 		var acked, stopped bool
 		if p.m.calls() {
 			if ok, stop := p.enter(rewound); !ok {
-				cancel()
+				rc.end()
 				if stop {
 					return false
 				}
 				continue
 			}
-			p.callCancel = cancel
+			p.inCall = rc
 			acked = p.call(d)
-			p.callCancel = nil
-			cancel()
+			p.inCall = nil
+			rc.end()
 			select {
 			case <-p.stopc:
 				stopped = true
@@ -311,14 +312,14 @@ func (p *partition) deliver(rec *kgo.Record, seq uint64) bool {
 			}
 		} else {
 			if sent, stop := p.handOut(msg, rewound); !sent {
-				cancel()
+				rc.end()
 				if stop {
 					return false
 				}
 				continue
 			}
 			acked, stopped = p.await(msg)
-			cancel()
+			rc.end()
 		}
 		if acked {
 			p.ack(rec, seq, hold, &rc.held)

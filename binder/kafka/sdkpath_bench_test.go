@@ -213,13 +213,13 @@ func (s loopSubscriber) SubscribeHandler(ctx context.Context, _ string, h func(*
 // subscriber does for the SDK: the first attempt at a message needs no
 // Watermill message.
 func (s loopSubscriber) SubscribeDeliveries(ctx context.Context, _ string, h func(stream.Delivery) error) error {
+	values := context.WithoutCancel(ctx)
 	go func() {
 		defer close(s.l.done)
 		for i := range s.l.n {
-			mctx, cancel := context.WithCancel(ctx)
-			d, hold := kafka.NewDelivery(mctx, s.l.records[i%len(s.l.records)])
+			d, hold := kafka.NewDelivery(values, s.l.records[i%len(s.l.records)])
 			err := h(d)
-			cancel()
+			kafka.EndDelivery(d)
 			hold.Settled(func(error) {})
 			if err != nil {
 				s.l.err = err
