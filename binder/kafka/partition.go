@@ -53,8 +53,8 @@ type partition struct {
 	mu sync.Mutex
 	// last is the context of the message delivered last, which the end of
 	// ctx ends.
-	last *recordContext
-	queue     []*kgo.Record
+	last  *recordContext
+	queue []*kgo.Record
 	// fetchPaused: the member paused fetching this partition because the
 	// queue stayed full (member.waitRoom).
 	fetchPaused bool
