@@ -470,9 +470,9 @@ func (m *member) shutdown(commitDone chan struct{}) {
 func (m *member) calls() bool { return m.handler != nil || m.deliveries != nil }
 
 // waitWorkers waits for the partition goroutines to end. A handler call
-// (SubscribeHandler, SubscribeDeliveries) that has not returned when expired is closed is left
-// running: its message context is canceled, and its ack comes too late to
-// be committed.
+// (SubscribeHandler, SubscribeDeliveries) that has not returned when
+// expired is closed is left running: its message context is canceled, and
+// its ack comes too late to be committed.
 func (m *member) waitWorkers(expired <-chan struct{}) {
 	if !m.calls() {
 		m.workers.Wait() // they end soon after expired

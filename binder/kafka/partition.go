@@ -194,8 +194,8 @@ func (p *partition) loop(again bool) {
 				panic(r) // not a handler's: handler panics are recovered in call
 			}
 			// A handler called runtime.Goexit (SubscribeHandler,
-			// SubscribeDeliveries): this
-			// goroutine ends, the partition goes on in a new one.
+			// SubscribeDeliveries): this goroutine ends, the partition
+			// goes on in a new one.
 			if p.inCall != nil {
 				p.inCall.end()
 				p.inCall = nil

@@ -142,8 +142,7 @@ func watchOutput(b *testing.B, adm *kadm.Client, topic string, n int64, first *f
 // traceparent and correlation id and without key). The SDK binding is
 // configured as samples/uppercase's is: one group member (concurrency 1),
 // which handles its partitions in parallel. Reported: sdk-msgs/s,
-// bare-msgs/s and
-// sdk/bare-% (goal: 70 or more).
+// bare-msgs/s and sdk/bare-% (goal: 70 or more).
 //
 // On the bundled broker it runs twice: with the default fsync policy (every
 // acks=all produce waits for an fsync, which is what one-message-at-a-time
